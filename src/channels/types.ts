@@ -1,0 +1,15 @@
+import type Router from '@koa/router';
+
+/**
+ * A chat platform adapter (after bolt-js receivers): it owns its routes or connection, verifies
+ * and parses what arrives, acks at once, and calls into core/. It never imports a vendor.
+ */
+export interface Channel {
+  readonly name: string;
+  /** Adds the channel's HTTP routes. */
+  mount?(router: Router): void;
+  /** Opens long connections (Feishu/WeCom ws mode). */
+  start?(): Promise<void>;
+  /** Closes connections; replies in flight are awaited through core Tasks, not here. */
+  stop?(): Promise<void>;
+}

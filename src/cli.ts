@@ -1,0 +1,127 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, enabledVendors, loadConfig, loadDotEnv, type Config } from './config.js';
+import { renderError, renderTable } from './channels/console/terminal.js';
+import { systemClock } from './core/clock.js';
+import { parseCommand } from './core/command.js';
+import { MeetcheckError, asMeetcheckError } from './core/errors.js';
+import { t } from './core/i18n.js';
+import { describeParseError } from './core/messages.js';
+import { viewPage } from './core/paging.js';
+import { runQuality, type CoreDeps } from './core/quality.js';
+import { createTasks } from './core/tasks.js';
+import { createLogger, silentLogger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { startServer } from './main.js';
+import { createStore } from './store/index.js';
+import { createVendors } from './vendors/index.js';
+
+const USAGE = `usage:
+  meetcheck serve                                   run the bot (what npm start runs)
+  meetcheck quality <meeting> [--problems] [--at YYYY-MM-DD[ HH:mm]] [--json]
+                                                    print a meeting's quality report
+  meetcheck help
+<meeting> is [vendor:]id, e.g. demo:123456789, tencent:806-146-667, or a meeting code.`;
+
+export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  const [cmd, ...rest] = argv;
+  let config: Config;
+  try {
+    loadDotEnv();
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err.write(`meetcheck: configuration error: ${e.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw e;
+  }
+  switch (cmd) {
+    case 'serve':
+    case undefined:
+      return serve(config);
+    case 'quality':
+      return quality(config, rest, out, err);
+    case 'help':
+    case '--help':
+    case '-h':
+      out.write(USAGE + '\n');
+      return 0;
+    default:
+      err.write(`meetcheck: unknown command "${cmd}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+async function serve(config: Config): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const running = await startServer(config, { log });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down: finishing replies in flight');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      running.close().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  log.info('stopped');
+  return 0;
+}
+
+async function quality(config: Config, args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, problems: { type: 'boolean' }, at: { type: 'string' } } });
+  } catch (e) {
+    err.write(`meetcheck: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const text = ['/quality', ...parsed.positionals, parsed.values.problems ? '--problems' : '', parsed.values.at ? `--at ${parsed.values.at}` : ''].join(' ');
+  const result = parseCommand(text);
+  const lang = config.lang;
+  if (!result.ok) {
+    const m = describeParseError(lang, result.error);
+    err.write(`${m.text}\n`);
+    return 2;
+  }
+  if (result.command.kind !== 'quality') {
+    out.write(USAGE + '\n');
+    return 0;
+  }
+  const clock = systemClock;
+  const log = config.logLevel === 'debug' || config.logLevel === 'trace' ? createLogger(config.logLevel, process.stderr as never) : silentLogger;
+  const metrics = createMetrics({ defaults: false });
+  const store = await createStore({ ...config, redisUrl: undefined } as Config, { clock, log });
+  const tasks = createTasks((name, e) => log.error({ err: e, task: name }, 'background task failed'));
+  const vendors = createVendors({ config, store, clock, log, metrics });
+  // The CLI is run by an admin on the bot's own machine: chat allow-lists do not apply to it.
+  const core: CoreDeps = { vendors, store, clock, log, metrics, tasks, settings: { lang, ...(config.defaultVendor ? { defaultVendor: config.defaultVendor } : {}) } };
+  try {
+    const { stored, background } = await runQuality(core, { channel: 'cli', chatId: 'cli', userId: 'cli' }, result.command, {
+      pageSize: 50,
+      onProgress: (p) => {
+        if (process.stderr.isTTY) process.stderr.write(`\r${t(lang, p.total ? 'progress.total' : 'progress', { loaded: p.loaded, total: p.total ?? 0 })}`);
+      },
+    });
+    await background;
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    if (parsed.values.json) {
+      out.write(JSON.stringify(stored.report, null, 2) + '\n');
+    } else {
+      const filter = result.command.problemsOnly ? 'problems' : 'all';
+      out.write(renderTable(viewPage(stored, 0, filter, Number.MAX_SAFE_INTEGER)));
+    }
+    return 0;
+  } catch (e) {
+    const me = asMeetcheckError(e);
+    if (!(e instanceof MeetcheckError)) log.error({ err: e }, 'quality failed');
+    err.write(renderError(lang, me, enabledVendors(config)));
+    return 1;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,256 @@
+import { existsSync } from 'node:fs';
+import type { Lang } from './core/i18n.js';
+import { VENDORS, type VendorName } from './core/model.js';
+
+/**
+ * Environment → typed, validated Config, once at start. A bad value stops the start with one line
+ * naming the variable and what is expected; values of secrets never appear in any message.
+ */
+
+export interface FeishuConfig {
+  appId: string;
+  appSecret: string;
+  verificationToken?: string;
+  encryptKey?: string;
+  baseUrl: string;
+  mode: 'webhook' | 'ws';
+}
+export interface WecomBotConfig {
+  token: string;
+  aesKey: string;
+  mode: 'webhook' | 'ws';
+  botId?: string;
+  botSecret?: string;
+}
+export interface WecomMeetingConfig {
+  corpId: string;
+  secret: string;
+  baseUrl: string;
+}
+export interface TencentConfig {
+  appId: string;
+  sdkId?: string;
+  secretId: string;
+  secretKey: string;
+  operatorId: string;
+  baseUrl: string;
+}
+export type ReportChat = { kind: 'feishu'; chatId: string } | { kind: 'wecom-webhook'; key: string };
+export interface TencentWebhookConfig {
+  token: string;
+  aesKey: string;
+  reportChat?: ReportChat;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  lang: Lang;
+  /** Attendees per card page (Feishu 10, WeCom at most 6: its horizontal_content_list limit). */
+  pageSize: { feishu: number; wecom: number };
+  allowedChats?: ReadonlySet<string>;
+  admins?: ReadonlySet<string>;
+  defaultVendor?: VendorName;
+  console: boolean;
+  redisUrl?: string;
+  feishu?: FeishuConfig;
+  wecomBot?: WecomBotConfig;
+  wecomMeeting?: WecomMeetingConfig;
+  tencent?: TencentConfig;
+  tencentWebhook?: TencentWebhookConfig;
+  /** True when no channel or vendor credentials are set: demo vendor, console on. */
+  demo: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly variable: string, expected: string) {
+    super(`${variable}: ${expected}`);
+  }
+}
+
+/** WeCom's own limit: a template_card's horizontal_content_list holds at most 6 rows (wecom-bot-and-meeting-api.md §3). */
+export const WECOM_MAX_PAGE_SIZE = 6;
+/** Feishu cards must stay under 200 elements and 30 KB (feishu-bot-and-vc-api.md §4.1); 20 rows fit both. */
+export const FEISHU_MAX_PAGE_SIZE = 20;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+/** Loads `.env` from the working directory when present (Node's own loader; real env wins). */
+export function loadDotEnv(path = '.env'): void {
+  if (!existsSync(path)) return;
+  const before = { ...process.env };
+  process.loadEnvFile(path);
+  Object.assign(process.env, before);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const get = (name: string) => {
+    const v = env[name]?.trim();
+    return v === '' ? undefined : v;
+  };
+
+  const port = int(get('PORT') ?? '3000', 'PORT', 0, 65535);
+  const host = get('HOST') ?? '0.0.0.0';
+  const logLevel = oneOf(get('LOG_LEVEL') ?? 'info', 'LOG_LEVEL', LOG_LEVELS);
+  const lang = oneOf(get('MEETCHECK_LANG') ?? 'zh', 'MEETCHECK_LANG', ['zh', 'en']) as Lang;
+  const sizeRaw = get('MEETCHECK_PAGE_SIZE');
+  const size = sizeRaw === undefined ? undefined : int(sizeRaw, 'MEETCHECK_PAGE_SIZE', 1, FEISHU_MAX_PAGE_SIZE);
+  const pageSize = { feishu: size ?? 10, wecom: Math.min(size ?? WECOM_MAX_PAGE_SIZE, WECOM_MAX_PAGE_SIZE) };
+  const allowedChats = list(get('MEETCHECK_ALLOWED_CHATS'));
+  const admins = list(get('MEETCHECK_ADMINS'));
+  const dv = get('MEETCHECK_DEFAULT_VENDOR');
+  const defaultVendor = dv === undefined ? undefined : (oneOf(dv, 'MEETCHECK_DEFAULT_VENDOR', [...VENDORS]) as VendorName);
+  const consoleFlag = get('MEETCHECK_CONSOLE');
+  if (consoleFlag !== undefined) oneOf(consoleFlag, 'MEETCHECK_CONSOLE', ['0', '1', 'true', 'false']);
+  const redisUrl = get('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL');
+
+  const feishuParts = group(get, ['FEISHU_APP_ID', 'FEISHU_APP_SECRET']);
+  const feishu: FeishuConfig | undefined = feishuParts && {
+    appId: feishuParts.FEISHU_APP_ID!,
+    appSecret: feishuParts.FEISHU_APP_SECRET!,
+    baseUrl: url(get('FEISHU_BASE_URL') ?? 'https://open.feishu.cn', 'FEISHU_BASE_URL'),
+    mode: oneOf(get('FEISHU_MODE') ?? 'webhook', 'FEISHU_MODE', ['webhook', 'ws']) as 'webhook' | 'ws',
+    ...opt('verificationToken', get('FEISHU_VERIFICATION_TOKEN')),
+    ...opt('encryptKey', get('FEISHU_ENCRYPT_KEY')),
+  };
+  if (feishu && feishu.mode === 'webhook' && !feishu.verificationToken && !feishu.encryptKey) {
+    // Without either, a forged event could not be told from a real one.
+    throw new ConfigError('FEISHU_VERIFICATION_TOKEN', 'set it (or FEISHU_ENCRYPT_KEY) so Feishu callbacks can be verified');
+  }
+
+  const botParts = group(get, ['WECOM_BOT_TOKEN', 'WECOM_BOT_AES_KEY']);
+  const wecomMode = oneOf(get('WECOM_MODE') ?? 'webhook', 'WECOM_MODE', ['webhook', 'ws']) as 'webhook' | 'ws';
+  const wecomBot: WecomBotConfig | undefined = botParts && {
+    token: botParts.WECOM_BOT_TOKEN!,
+    aesKey: aesKey(botParts.WECOM_BOT_AES_KEY!, 'WECOM_BOT_AES_KEY'),
+    mode: wecomMode,
+    ...opt('botId', get('WECOM_BOT_ID')),
+    ...opt('botSecret', get('WECOM_BOT_SECRET')),
+  };
+  if (wecomBot?.mode === 'ws' && (!wecomBot.botId || !wecomBot.botSecret)) {
+    throw new ConfigError(wecomBot.botId ? 'WECOM_BOT_SECRET' : 'WECOM_BOT_ID', 'required when WECOM_MODE=ws (the bot\'s long-connection id and secret)');
+  }
+
+  const meetingParts = group(get, ['WECOM_CORP_ID', 'WECOM_MEETING_SECRET']);
+  const wecomMeeting: WecomMeetingConfig | undefined = meetingParts && {
+    corpId: meetingParts.WECOM_CORP_ID!,
+    secret: meetingParts.WECOM_MEETING_SECRET!,
+    baseUrl: url(get('WECOM_BASE_URL') ?? 'https://qyapi.weixin.qq.com', 'WECOM_BASE_URL'),
+  };
+
+  const tmParts = group(get, ['TENCENT_MEETING_APP_ID', 'TENCENT_MEETING_SECRET_ID', 'TENCENT_MEETING_SECRET_KEY', 'TENCENT_MEETING_OPERATOR_ID']);
+  const tencent: TencentConfig | undefined = tmParts && {
+    appId: tmParts.TENCENT_MEETING_APP_ID!,
+    secretId: tmParts.TENCENT_MEETING_SECRET_ID!,
+    secretKey: tmParts.TENCENT_MEETING_SECRET_KEY!,
+    operatorId: tmParts.TENCENT_MEETING_OPERATOR_ID!,
+    baseUrl: url(get('TENCENT_MEETING_BASE_URL') ?? 'https://api.meeting.qq.com', 'TENCENT_MEETING_BASE_URL'),
+    ...opt('sdkId', get('TENCENT_MEETING_SDK_ID')),
+  };
+
+  const hookParts = group(get, ['TENCENT_MEETING_WEBHOOK_TOKEN', 'TENCENT_MEETING_WEBHOOK_AES_KEY']);
+  const reportChatRaw = get('TENCENT_MEETING_REPORT_CHAT');
+  const tencentWebhook: TencentWebhookConfig | undefined = hookParts && {
+    token: hookParts.TENCENT_MEETING_WEBHOOK_TOKEN!,
+    aesKey: hookParts.TENCENT_MEETING_WEBHOOK_AES_KEY!,
+    ...(reportChatRaw ? { reportChat: reportChat(reportChatRaw) } : {}),
+  };
+  if (reportChatRaw && !tencentWebhook) {
+    throw new ConfigError('TENCENT_MEETING_REPORT_CHAT', 'needs TENCENT_MEETING_WEBHOOK_TOKEN and TENCENT_MEETING_WEBHOOK_AES_KEY to receive meeting.end');
+  }
+
+  const demo = !feishu && !wecomBot && !wecomMeeting && !tencent && !tencentWebhook;
+  const config: Config = {
+    port, host, logLevel, lang, pageSize, demo,
+    console: demo ? consoleFlag !== '0' && consoleFlag !== 'false' : consoleFlag === '1' || consoleFlag === 'true',
+    ...opt('allowedChats', allowedChats),
+    ...opt('admins', admins),
+    ...opt('defaultVendor', defaultVendor),
+    ...opt('redisUrl', redisUrl),
+    ...opt('feishu', feishu),
+    ...opt('wecomBot', wecomBot),
+    ...opt('wecomMeeting', wecomMeeting),
+    ...opt('tencent', tencent),
+    ...opt('tencentWebhook', tencentWebhook),
+  };
+  return config;
+}
+
+/** What is switched on, for the start-up log line: names only, never a value of a secret. */
+export function describeConfig(c: Config): Record<string, unknown> {
+  return {
+    mode: c.demo ? 'demo' : 'live',
+    channels: [c.feishu && `feishu(${c.feishu.mode})`, c.wecomBot && `wecom(${c.wecomBot.mode})`, c.console && 'console', c.tencentWebhook && 'tencent-webhook'].filter(Boolean),
+    vendors: enabledVendors(c),
+    store: c.redisUrl ? 'redis' : 'memory',
+    lang: c.lang,
+    restricted: Boolean(c.allowedChats || c.admins),
+  };
+}
+
+export function enabledVendors(c: Config): VendorName[] {
+  const v: VendorName[] = [];
+  if (c.wecomMeeting) v.push('wecom');
+  if (c.feishu) v.push('feishu');
+  if (c.tencent) v.push('tencent');
+  v.push('demo');
+  return v;
+}
+
+function group(get: (n: string) => string | undefined, names: string[]): Record<string, string> | undefined {
+  const values = Object.fromEntries(names.map((n) => [n, get(n)]));
+  const missing = names.filter((n) => values[n] === undefined);
+  if (missing.length === names.length) return undefined;
+  if (missing.length > 0) {
+    const set = names.filter((n) => values[n] !== undefined);
+    throw new ConfigError(missing[0]!, `required because ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set`);
+  }
+  return values as Record<string, string>;
+}
+
+function int(raw: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ConfigError(name, `a whole number from ${min} to ${max}, got "${raw.slice(0, 20)}"`);
+  return Number(raw);
+}
+
+function oneOf(raw: string, name: string, allowed: string[]): string {
+  if (!allowed.includes(raw)) throw new ConfigError(name, `one of ${allowed.join(', ')}, got "${raw.slice(0, 20)}"`);
+  return raw;
+}
+
+function url(raw: string, name: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    return raw.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(name, `an http(s) URL, got "${raw.slice(0, 40)}"`);
+  }
+}
+
+/** WeCom's EncodingAESKey: 43 characters of base64 without the trailing "=" (wecom-bot-and-meeting-api.md §2). */
+function aesKey(raw: string, name: string): string {
+  if (!/^[A-Za-z0-9+/]{43}$/.test(raw)) throw new ConfigError(name, 'the 43-character EncodingAESKey from the WeCom console (value not shown)');
+  return raw;
+}
+
+function list(raw: string | undefined): ReadonlySet<string> | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.split(/[,\s]+/).filter(Boolean);
+  return items.length ? new Set(items) : undefined;
+}
+
+function reportChat(raw: string): ReportChat {
+  const m = /^(feishu|wecom-webhook):(.+)$/.exec(raw);
+  if (!m) throw new ConfigError('TENCENT_MEETING_REPORT_CHAT', 'feishu:<chat_id> or wecom-webhook:<key>');
+  return m[1] === 'feishu' ? { kind: 'feishu', chatId: m[2]! } : { kind: 'wecom-webhook', key: m[2]! };
+}
+
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,44 @@
+/**
+ * Coded errors (after slackapi/bolt-js src/errors.ts): one code per failure a caller must tell
+ * apart. Every code maps to a message in core/i18n.ts that tells the person what happened and what
+ * to do, so a card never shows a stack trace.
+ */
+export const ERROR_CODES = [
+  'meeting_not_found',
+  'meeting_not_ended',
+  'meeting_too_old',
+  'meeting_not_created_by_app',
+  'no_permission',
+  'ip_not_trusted',
+  'quality_addon_missing',
+  'rate_limited',
+  'vendor_auth',
+  'vendor_unavailable',
+  'vendor_timeout',
+  'vendor_not_configured',
+  'store_unavailable',
+  'not_allowed',
+  'report_expired',
+  'foreign_chat',
+  'busy',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class MeetcheckError extends Error {
+  override readonly name = 'MeetcheckError';
+  constructor(
+    readonly code: ErrorCode,
+    /** Safe-to-show detail (already free of secrets), e.g. the vendor's error code and message. */
+    readonly detail?: string,
+    readonly options: { retryAfterMs?: number; vendor?: string; cause?: unknown } = {},
+  ) {
+    super(detail ? `${code}: ${detail}` : code, options.cause ? { cause: options.cause } : undefined);
+  }
+}
+
+/** Wrap anything thrown into a MeetcheckError; unknown failures become `internal`. */
+export function asMeetcheckError(err: unknown): MeetcheckError {
+  if (err instanceof MeetcheckError) return err;
+  return new MeetcheckError('internal', undefined, { cause: err });
+}

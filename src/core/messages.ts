@@ -1,0 +1,29 @@
+import type { MeetcheckError } from './errors.js';
+import type { ParseError } from './command.js';
+import { errorText, t, type Lang } from './i18n.js';
+
+/** What every channel shows for a failure: a title, what happened and what to do, and the vendor's own words. */
+export interface ErrorMessage {
+  title: string;
+  text: string;
+  /** Vendor code and message, safe to show (renderers still escape it). */
+  detail?: string;
+}
+
+/** Codes whose detail is ours, not the vendor's, and so not worth showing. */
+const QUIET_DETAIL = new Set(['vendor_not_configured', 'not_allowed', 'report_expired', 'foreign_chat', 'busy', 'internal', 'store_unavailable']);
+
+export function describeError(lang: Lang, err: MeetcheckError, availableVendors: readonly string[] = []): ErrorMessage {
+  const text = errorText(lang, err.code, {
+    seconds: Math.max(1, Math.ceil((err.options.retryAfterMs ?? 60_000) / 1000)),
+    vendor: err.options.vendor ?? err.detail ?? '',
+    available: availableVendors.join(', '),
+  });
+  const msg: ErrorMessage = { title: t(lang, 'err.title'), text };
+  if (err.detail && !QUIET_DETAIL.has(err.code)) msg.detail = t(lang, 'err.detail', { detail: err.detail.slice(0, 200) });
+  return msg;
+}
+
+export function describeParseError(lang: Lang, err: ParseError): ErrorMessage {
+  return { title: t(lang, 'help.title'), text: t(lang, 'parse.error', { reason: t(lang, err.key, { input: err.input ?? '' }) }) + '\n\n' + t(lang, 'help.body') };
+}

@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/types.js';
+import { StoreUnavailableError } from '../store/types.js';
+import type { Clock } from './clock.js';
+import type { Command } from './command.js';
+import { MeetcheckError, asMeetcheckError } from './errors.js';
+import { t, type Lang } from './i18n.js';
+import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
+import { loadReport, newReportId, overallHealth, saveReport, type ChatRef, type StoredReport } from './report.js';
+import type { Tasks } from './tasks.js';
+import { resolveVendor, type FetchOptions, type Progress, type QualityCommandText, type VendorClient, type VendorRegistry } from './vendor.js';
+
+/** Everything the /quality use case needs, built once in main.ts (or a test). */
+export interface CoreDeps {
+  vendors: VendorRegistry;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  tasks: Tasks;
+  settings: CoreSettings;
+}
+
+export interface CoreSettings {
+  lang: Lang;
+  /** Unset = anyone in a chat with the bot. Entries are `chatId` or `channel:chatId`. */
+  allowedChats?: ReadonlySet<string>;
+  /** Unset = anyone. Entries are `userId` or `channel:userId`. */
+  admins?: ReadonlySet<string>;
+  defaultVendor?: VendorName;
+}
+
+/** Who asked, and where: parsed from the platform's callback by the channel adapter. */
+export interface RequestContext {
+  channel: ChannelName;
+  chatId: string;
+  userId: string;
+}
+
+export type QualityCommand = Extract<Command, { kind: 'quality' }>;
+
+export interface RunOptions {
+  /** Attendees per card page: the first page is loaded before the first card goes out. */
+  pageSize: number;
+  onProgress?: (p: Progress) => void;
+  /** Called after each background batch of a lazily loaded report, and once when it is complete. */
+  onUpdate?: (stored: StoredReport, done: boolean) => void | Promise<void>;
+  deadline?: number;
+  signal?: AbortSignal;
+  /** Skip the short-lived shared result (the refresh button). */
+  fresh?: boolean;
+}
+
+export interface RunResult {
+  stored: StoredReport;
+  /** Settles when background loading (lazy vendors) is done; already settled otherwise. */
+  background: Promise<void>;
+}
+
+/** Another command for the same meeting finishing within this long hands us its result. */
+const SHARED_RESULT_TTL_MS = 60_000;
+/** How long one query may hold the in-flight lock before another may take over. */
+const INFLIGHT_TTL_MS = 120_000;
+const INFLIGHT_POLL_MS = 250;
+/** Attendees loaded per background batch for lazy vendors: one card page's worth, at least 10. */
+const MIN_BATCH = 10;
+
+export function authorize(settings: CoreSettings, ctx: RequestContext): void {
+  const inList = (list: ReadonlySet<string> | undefined, id: string) =>
+    !list || list.has(id) || list.has(`${ctx.channel}:${id}`);
+  if (!inList(settings.allowedChats, ctx.chatId) || !inList(settings.admins, ctx.userId)) {
+    throw new MeetcheckError('not_allowed');
+  }
+}
+
+export function commandText(deps: CoreDeps, cmd: QualityCommand, ctx: RequestContext): { vendor: VendorClient; text: QualityCommandText } {
+  const vendor = resolveVendor(deps.vendors, cmd.meeting, ctx.channel, deps.settings.defaultVendor);
+  const text: QualityCommandText = { vendor: vendor.name, meeting: { ...cmd.meeting, vendor: vendor.name }, problemsOnly: cmd.problemsOnly };
+  if (cmd.at) text.at = cmd.at;
+  return { vendor, text };
+}
+
+/**
+ * The /quality use case: authorise, pick the vendor, fetch (sharing one in-flight query per
+ * meeting across commands and replicas), store the report for paging, and return it. Throws
+ * MeetcheckError; channels turn that into an error card.
+ */
+export async function runQuality(deps: CoreDeps, ctx: RequestContext, cmd: QualityCommand, opts: RunOptions): Promise<RunResult> {
+  const started = deps.clock.now();
+  let vendorName = cmd.meeting.vendor ?? 'unknown';
+  try {
+    authorize(deps.settings, ctx);
+    const { vendor, text } = commandText(deps, cmd, ctx);
+    vendorName = vendor.name;
+    const result = await fetchShared(deps, vendor, text, ctx, opts);
+    deps.metrics.commands.inc({ vendor: vendorName, outcome: 'ok' });
+    deps.log.info({ vendor: vendorName, ms: deps.clock.now() - started, attendees: result.stored.report.attendees.length }, 'quality report ready');
+    return result;
+  } catch (err) {
+    const e = err instanceof StoreUnavailableError ? new MeetcheckError('store_unavailable', undefined, { cause: err }) : asMeetcheckError(err);
+    deps.metrics.commands.inc({ vendor: vendorName, outcome: e.code });
+    if (e.code === 'internal') deps.log.error({ err }, 'quality command failed');
+    else deps.log.info({ vendor: vendorName, code: e.code, detail: e.detail }, 'quality command answered with an error');
+    throw e;
+  }
+}
+
+/** Re-runs the command behind a stored report, for the refresh button or an expired report. */
+export async function rerunReport(deps: CoreDeps, ctx: RequestContext, command: QualityCommandText, opts: RunOptions): Promise<RunResult> {
+  const cmd: QualityCommand = { kind: 'quality', meeting: command.meeting, problemsOnly: command.problemsOnly };
+  if (command.at) cmd.at = command.at;
+  return runQuality(deps, ctx, cmd, { ...opts, fresh: true });
+}
+
+async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCommandText, ctx: RequestContext, opts: RunOptions): Promise<RunResult> {
+  const meetingKey = createHash('sha256').update(JSON.stringify([text.vendor, text.meeting.code ?? text.meeting.id, text.at ?? null, deps.settings.lang])).digest('base64url');
+  const lockKey = `inflight:${meetingKey}`;
+  const sharedKey = `recent:${meetingKey}`;
+  const giveUpAt = deps.clock.now() + INFLIGHT_TTL_MS;
+  for (;;) {
+    if (!opts.fresh) {
+      const recentId = await deps.store.get(sharedKey);
+      const recent = recentId ? await loadReport(deps.store, recentId) : undefined;
+      if (recent) return { stored: await storeFor(deps, ctx, text, recent.report), background: Promise.resolve() };
+    }
+    if (await deps.store.setIfAbsent(lockKey, ctx.chatId, INFLIGHT_TTL_MS)) break;
+    if (deps.clock.now() >= giveUpAt) throw new MeetcheckError('busy');
+    await deps.clock.sleep(INFLIGHT_POLL_MS, opts.signal);
+  }
+
+  let background: Promise<void> = Promise.resolve();
+  try {
+    const fetchOpts: FetchOptions = {};
+    if (opts.signal) fetchOpts.signal = opts.signal;
+    if (opts.deadline !== undefined) fetchOpts.deadline = opts.deadline;
+    if (opts.onProgress) fetchOpts.onProgress = opts.onProgress;
+    const report = await vendor.fetchReport({ meeting: text.meeting, ...(text.at ? { at: text.at } : {}), lang: deps.settings.lang }, fetchOpts);
+    const stored = await storeFor(deps, ctx, text, report);
+    const pending = vendor.loadAttendees ? report.attendees.filter((a) => !a.loaded) : [];
+    if (pending.length === 0) {
+      await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
+      await deps.store.delete(lockKey);
+      return { stored, background };
+    }
+    // Lazy vendor (Feishu): the first page's attendees before the first card, the rest behind it.
+    await loadBatch(deps, vendor, stored, pending.splice(0, opts.pageSize), fetchOpts);
+    await saveReport(deps.store, stored);
+    background = deps.tasks.run('load attendees', async () => {
+      try {
+        await loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate);
+        await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
+      } finally {
+        await deps.store.delete(lockKey);
+      }
+    });
+    return { stored, background };
+  } catch (err) {
+    await deps.store.delete(lockKey).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function storeFor(deps: CoreDeps, ctx: RequestContext, text: QualityCommandText, report: MeetingReport): Promise<StoredReport> {
+  const chat: ChatRef = { channel: ctx.channel, chatId: ctx.chatId };
+  const stored: StoredReport = { id: newReportId(), createdAt: deps.clock.now(), chat, lang: deps.settings.lang, command: text, report: structuredClone(report) };
+  await saveReport(deps.store, stored);
+  return stored;
+}
+
+async function loadBatch(deps: CoreDeps, vendor: VendorClient, stored: StoredReport, batch: Attendee[], opts: FetchOptions): Promise<void> {
+  if (batch.length === 0 || !vendor.loadAttendees) return;
+  const loaded = await vendor.loadAttendees(stored.report, batch, { ...opts, lang: stored.lang });
+  const byKey = new Map(loaded.map((a) => [a.key, a]));
+  stored.report.attendees = stored.report.attendees.map((a) => byKey.get(a.key) ?? a);
+  stored.report.health = overallHealth(stored.report.attendees);
+}
+
+async function loadRest(
+  deps: CoreDeps, vendor: VendorClient, stored: StoredReport, pending: Attendee[], batchSize: number,
+  opts: FetchOptions, onUpdate: RunOptions['onUpdate'],
+): Promise<void> {
+  while (pending.length > 0) {
+    try {
+      await loadBatch(deps, vendor, stored, pending.splice(0, batchSize), opts);
+    } catch (err) {
+      const e = asMeetcheckError(err);
+      deps.log.warn({ vendor: vendor.name, code: e.code, detail: e.detail }, 'background loading stopped');
+      stored.report.complete = false;
+      stored.report.notes.push(t(stored.lang, 'summary.partial', { reason: t(stored.lang, `err.${e.code}`, { seconds: Math.ceil((e.options.retryAfterMs ?? 60_000) / 1000) }) }));
+      await saveReport(deps.store, stored);
+      await onUpdate?.(stored, true);
+      return;
+    }
+    await saveReport(deps.store, stored);
+    if (pending.length > 0) await onUpdate?.(stored, false);
+  }
+  await onUpdate?.(stored, true);
+}

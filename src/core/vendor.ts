@@ -1,0 +1,80 @@
+import type { AtTime, MeetingRef } from './command.js';
+import type { Lang } from './i18n.js';
+import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
+import { MeetcheckError } from './errors.js';
+
+/** What a vendor is asked: one meeting, maybe one occurrence of it. */
+export interface VendorQuery {
+  /** Has `code` or `id`; its vendor has already been resolved. */
+  meeting: MeetingRef;
+  at?: AtTime;
+  lang: Lang;
+}
+
+export interface Progress {
+  loaded: number;
+  /** When the vendor knows it up front. */
+  total?: number;
+}
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /**
+   * Epoch ms (from the injected clock). A vendor that pages past it stops and returns what it has
+   * with `complete: false` and a note saying so, instead of failing.
+   */
+  deadline?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/**
+ * A meeting vendor, as the core sees it. Clients are built in one place (vendors/index.ts) with
+ * their HTTP injected, after probot's src/octokit/*.
+ */
+export interface VendorClient {
+  readonly name: VendorName;
+  /**
+   * The report for one meeting. Vendors that return quality per participant may leave attendees
+   * `loaded: false` and implement `loadAttendees`; the core then loads them page by page.
+   * Throws MeetcheckError for every failure a person should hear about.
+   */
+  fetchReport(query: VendorQuery, opts: FetchOptions): Promise<MeetingReport>;
+  loadAttendees?(report: MeetingReport, attendees: Attendee[], opts: FetchOptions & { lang: Lang }): Promise<Attendee[]>;
+}
+
+export type VendorRegistry = ReadonlyMap<VendorName, VendorClient>;
+
+/** The normalised command a stored report can re-run. */
+export interface QualityCommandText {
+  vendor: VendorName;
+  meeting: MeetingRef;
+  at?: AtTime;
+  problemsOnly: boolean;
+}
+
+/**
+ * Picks the vendor for a meeting reference: its prefix, else the configured default, else the
+ * chat's own platform (Feishu chat → feishu, WeCom chat → wecom, else tencent); demo when that is
+ * all there is.
+ */
+export function resolveVendor(
+  registry: VendorRegistry,
+  meeting: MeetingRef,
+  channel: ChannelName,
+  configuredDefault?: VendorName,
+): VendorClient {
+  const wanted = meeting.vendor ?? configuredDefault ?? defaultVendorFor(registry, channel);
+  const client = registry.get(wanted);
+  if (!client) {
+    throw new MeetcheckError('vendor_not_configured', wanted, { vendor: wanted });
+  }
+  return client;
+}
+
+function defaultVendorFor(registry: VendorRegistry, channel: ChannelName): VendorName {
+  const byChannel: VendorName = channel === 'feishu' ? 'feishu' : channel === 'wecom' ? 'wecom' : 'tencent';
+  if (registry.has(byChannel)) return byChannel;
+  // Only demo configured (no credentials): every unprefixed meeting goes to demo.
+  if (registry.size === 1 && registry.has('demo')) return 'demo';
+  return byChannel;
+}

@@ -1,0 +1,81 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { buildApp } from './app.js';
+import { createChannels } from './channels/index.js';
+import type { Channel } from './channels/types.js';
+import { describeConfig, type Config } from './config.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { CoreDeps } from './core/quality.js';
+import { createTasks } from './core/tasks.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { createStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { createVendors } from './vendors/index.js';
+
+export interface Running {
+  server: Server;
+  /** e.g. http://127.0.0.1:53211 */
+  url: string;
+  core: CoreDeps;
+  channels: Channel[];
+  /** Stops taking requests, lets replies in flight finish, closes connections. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  store?: Store;
+  dispatcher?: Dispatcher;
+}
+
+/** Wires config → store → vendors → core → channels → app, and listens. Tests call this too. */
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<Running> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const store = opts.store ?? (await createStore(config, { clock, log }));
+  const tasks = createTasks((name, err) => log.error({ err, task: name }, 'background task failed'));
+  const vendors = createVendors({ config, store, clock, log, metrics, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+  const core: CoreDeps = {
+    vendors, store, clock, log, metrics, tasks,
+    settings: {
+      lang: config.lang,
+      ...(config.allowedChats ? { allowedChats: config.allowedChats } : {}),
+      ...(config.admins ? { admins: config.admins } : {}),
+      ...(config.defaultVendor ? { defaultVendor: config.defaultVendor } : {}),
+    },
+  };
+  const channels = createChannels({ config, core, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+  const app = buildApp({ log, metrics, channels });
+  const server = createServer(app.callback());
+  // Platforms hold connections open; keep them shorter than a load balancer's idle timeout.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  for (const c of channels) await c.start?.();
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      for (const c of channels) await c.stop?.().catch((err: unknown) => log.warn({ err, channel: c.name }, 'channel stop failed'));
+      await tasks.idle();
+      server.closeAllConnections();
+      await closed;
+      await store.close();
+    })());
+
+  log.info({ ...describeConfig(config), url, port: addr.port }, config.demo
+    ? `meetcheck is running in demo mode (no credentials set): open ${url}/console or try "npx meetcheck quality demo:123456789"`
+    : 'meetcheck is running');
+  return { server, url, core, channels, close };
+}
