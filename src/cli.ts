@@ -98,10 +98,9 @@ async function quality(config: Config, args: string[], out: NodeJS.WritableStrea
   const store = await createStore({ ...config, redisUrl: undefined } as Config, { clock, log });
   const tasks = createTasks((name, e) => log.error({ err: e, task: name }, 'background task failed'));
   const vendors = createVendors({ config, store, clock, log, metrics });
-  // The CLI is run by an admin on the bot's own machine: chat allow-lists do not apply to it.
   const core: CoreDeps = { vendors, store, clock, log, metrics, tasks, settings: { lang, ...(config.defaultVendor ? { defaultVendor: config.defaultVendor } : {}) } };
   try {
-    const { stored, background } = await runQuality(core, { channel: 'cli', chatId: 'cli', userId: 'cli' }, result.command, {
+    const { stored, background } = await runQuality(core, { channel: 'cli', chatId: 'cli', userId: 'cli', trusted: true }, result.command, {
       pageSize: 50,
       onProgress: (p) => {
         if (process.stderr.isTTY) process.stderr.write(`\r${t(lang, p.total ? 'progress.total' : 'progress', { loaded: p.loaded, total: p.total ?? 0 })}`);

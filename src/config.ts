@@ -157,11 +157,15 @@ export function loadConfig(env: Env = process.env): Config {
   const reportChatRaw = get('TENCENT_MEETING_REPORT_CHAT');
   const tencentWebhook: TencentWebhookConfig | undefined = hookParts && {
     token: hookParts.TENCENT_MEETING_WEBHOOK_TOKEN!,
-    aesKey: hookParts.TENCENT_MEETING_WEBHOOK_AES_KEY!,
+    aesKey: aesKey(hookParts.TENCENT_MEETING_WEBHOOK_AES_KEY!, 'TENCENT_MEETING_WEBHOOK_AES_KEY', 'Tencent Meeting'),
     ...(reportChatRaw ? { reportChat: reportChat(reportChatRaw) } : {}),
   };
   if (reportChatRaw && !tencentWebhook) {
     throw new ConfigError('TENCENT_MEETING_REPORT_CHAT', 'needs TENCENT_MEETING_WEBHOOK_TOKEN and TENCENT_MEETING_WEBHOOK_AES_KEY to receive meeting.end');
+  }
+
+  if (tencentWebhook?.reportChat?.kind === 'feishu' && !feishu) {
+    throw new ConfigError('FEISHU_APP_ID', 'required (with FEISHU_APP_SECRET) to post reports to TENCENT_MEETING_REPORT_CHAT=feishu:…');
   }
 
   const demo = !feishu && !wecomBot && !wecomMeeting && !tencent && !tencentWebhook;
@@ -233,9 +237,12 @@ function url(raw: string, name: string): string {
   }
 }
 
-/** WeCom's EncodingAESKey: 43 characters of base64 without the trailing "=" (wecom-bot-and-meeting-api.md §2). */
-function aesKey(raw: string, name: string): string {
-  if (!/^[A-Za-z0-9+/]{43}$/.test(raw)) throw new ConfigError(name, 'the 43-character EncodingAESKey from the WeCom console (value not shown)');
+/**
+ * An EncodingAESKey: 43 characters of base64 without the trailing "=" (WeCom:
+ * wecom-bot-and-meeting-api.md §2; Tencent Meeting: tencent-meeting-api.md §3.5, doc 54658).
+ */
+function aesKey(raw: string, name: string, console = 'WeCom'): string {
+  if (!/^[A-Za-z0-9+/]{43}$/.test(raw)) throw new ConfigError(name, `the 43-character EncodingAESKey from the ${console} console (value not shown)`);
   return raw;
 }
 

@@ -2,6 +2,10 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import type { CoreDeps } from '../core/quality.js';
 import type { Channel } from './types.js';
+import { createConsoleChannel } from './console/index.js';
+import { createFeishuChannel } from './feishu/index.js';
+import { createWecomChannel } from './wecom/index.js';
+import { createTencentWebhookChannel } from './tencent/index.js';
 
 export interface ChannelDeps {
   config: Config;
@@ -13,5 +17,18 @@ export interface ChannelDeps {
 /** Every chat channel switched on by config, built in one place. */
 export function createChannels(deps: ChannelDeps): Channel[] {
   const channels: Channel[] = [];
+  if (deps.config.feishu) {
+    channels.push(createFeishuChannel({
+      config: deps.config.feishu, core: deps.core, pageSize: deps.config.pageSize.feishu,
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    }));
+  }
+  if (deps.config.wecomBot) {
+    channels.push(createWecomChannel({ config: deps.config.wecomBot, core: deps.core, pageSize: deps.config.pageSize.wecom }));
+  }
+  if (deps.config.console) channels.push(createConsoleChannel({ config: deps.config, core: deps.core }));
+  if (deps.config.tencentWebhook) {
+    channels.push(createTencentWebhookChannel({ config: deps.config, core: deps.core, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) }));
+  }
   return channels;
 }

@@ -1,3 +1,5 @@
+import { StoreUnavailableError } from '../store/types.js';
+
 /**
  * Coded errors (after slackapi/bolt-js src/errors.ts): one code per failure a caller must tell
  * apart. Every code maps to a message in core/i18n.ts that tells the person what happened and what
@@ -40,5 +42,7 @@ export class MeetcheckError extends Error {
 /** Wrap anything thrown into a MeetcheckError; unknown failures become `internal`. */
 export function asMeetcheckError(err: unknown): MeetcheckError {
   if (err instanceof MeetcheckError) return err;
+  // A lost Redis is "try again shortly", not "something broke": every card path says so.
+  if (err instanceof StoreUnavailableError) return new MeetcheckError('store_unavailable', undefined, { cause: err });
   return new MeetcheckError('internal', undefined, { cause: err });
 }

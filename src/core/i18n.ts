@@ -81,7 +81,7 @@ const zh: Catalogue = {
 };
 
 const en: Catalogue = {
-  'level.0': 'no data', 'level.1': 'good', 'level.2': 'fair+', 'level.3': 'fair', 'level.4': 'poor',
+  'level.0': 'no data', 'level.1': 'good', 'level.2': 'fairly good', 'level.3': 'fair', 'level.4': 'poor',
   'health.0': 'no data', 'health.1': 'healthy', 'health.2': 'alert',
   'aspect.audio': 'Audio', 'aspect.video': 'Video', 'aspect.screen': 'Screen', 'aspect.network': 'Network',
   'loading': 'loading',

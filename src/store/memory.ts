@@ -21,6 +21,9 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     sizeCalculation: (v, k) => v.length + k.length || 1,
     ttlAutopurge: false,
     perf: { now: () => clock.now() },
+    // lru-cache otherwise caches "now" until a real 1 ms timer fires, so an injected clock's
+    // advance would not expire anything until the event loop turned.
+    ttlResolution: 0,
   });
   // Buckets live apart from values so a flood of dedupe keys can never evict a rate budget.
   const buckets = new LRUCache<string, Bucket>({ max: 10_000 });

@@ -59,7 +59,7 @@ export function createDemoVendor(opts: DemoOptions): VendorClient {
       return {
         meeting: {
           vendor: 'demo', code, meetingId: `demo-${code}`, startTime: start, endTime: end, ended: true,
-          subject: code === DEMO_MEETINGS.allHands ? subjects[1]! : subjects[Math.floor(rng() * subjects.length)]!,
+          subject: code === DEMO_MEETINGS.allHands ? subjects[1]! : subjects[[0, 2, 3][Math.floor(rng() * 3)]!]!,
         },
         health: overallHealth(attendees),
         ratings,

@@ -1,0 +1,104 @@
+import { createHash, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'undici';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { startServer } from '../src/main.js';
+import { startFakeFeishu } from '../test/fakes/feishu.js';
+import { APP_ID, APP_SECRET, ENCRYPT_KEY, TOKEN, encrypt, messageEvent, signHeaders } from '../test/feishu/helpers.js';
+import { load, summarize, type BenchResult } from './lib.js';
+
+const CONCURRENCY = 50;
+const REQUESTS = 3000;
+
+/**
+ * Callback ack: signed + encrypted Feishu events (im.message.receive_v1, "/help", each with its own
+ * message_id) from 50 concurrent senders against our server, and against the floor: a bare
+ * node:http server doing only the same verify + decrypt + JSON.parse and answering {}. Feishu
+ * re-sends after 3 s (feishu-bot-and-vc-api.md §2.3), so p99 must stay far below that.
+ */
+export async function benchCallbackAck(): Promise<BenchResult[]> {
+  const floor = await startFloor();
+  const fake = await startFakeFeishu({ appId: APP_ID, appSecret: APP_SECRET, now: () => Date.now() });
+  const bot = await startServer(loadConfig({
+    PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', MEETCHECK_LANG: 'en',
+    FEISHU_APP_ID: APP_ID, FEISHU_APP_SECRET: APP_SECRET, FEISHU_VERIFICATION_TOKEN: TOKEN, FEISHU_ENCRYPT_KEY: ENCRYPT_KEY, FEISHU_BASE_URL: fake.url,
+  }), { log: silentLogger });
+  const agent = new Agent({ connections: CONCURRENCY });
+  // Bodies are prepared up front so both sides are measured on the same bytes, not on our sender.
+  const run = Date.now().toString(36);
+  const bodies = (tag: string) => Array.from({ length: REQUESTS }, (_, i) => {
+    const body = JSON.stringify({ encrypt: encrypt(ENCRYPT_KEY, JSON.stringify(messageEvent('/help', { messageId: `om_${tag}_${run}_${i}`, createTime: Date.now() }))) });
+    return { body, headers: signHeaders(ENCRYPT_KEY, body, Math.floor(Date.now() / 1000)) };
+  });
+  const send = (url: string, list: ReturnType<typeof bodies>) => load(CONCURRENCY, REQUESTS, async (i) => {
+    const res = await request(`${url}/feishu/events`, { method: 'POST', body: list[i]!.body, headers: list[i]!.headers, dispatcher: agent });
+    await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+  });
+  try {
+    // Warm both up (JIT, connections, token, bot info) before measuring.
+    await send(floor.url, bodies('warmf').slice(0, 200));
+    await send(bot.url, bodies('warmo').slice(0, 200));
+    await bot.core.tasks.idle();
+    const f = await send(floor.url, bodies('floor'));
+    const o = await send(bot.url, bodies('ours'));
+    await bot.core.tasks.idle();
+    const fs = summarize(f.latencies);
+    const os = summarize(o.latencies);
+    const ratio = o.perSecond / f.perSecond;
+    return [{
+      bench: 'callback ack, Feishu (signed + encrypted event)',
+      setup: `${REQUESTS} im.message.receive_v1 "/help" events, ${CONCURRENCY} concurrent senders, loopback; ours = full app (verify, decrypt, dedupe, ack, reply in background to a fake Feishu)`,
+      ratio: { value: ratio, meaning: 'our throughput ÷ bare node:http verify + decrypt', target: '≥ 0.70, p99 ≪ 3 s', pass: ratio >= 0.7 && os.p99 < 1000 && o.failures === 0 },
+      figures: [
+        { name: 'ours', value: o.perSecond, unit: 'req/s' },
+        { name: 'floor', value: f.perSecond, unit: 'req/s' },
+        { name: 'ours p50', value: os.p50, unit: 'ms' },
+        { name: 'ours p99', value: os.p99, unit: 'ms' },
+        { name: 'floor p50', value: fs.p50, unit: 'ms' },
+        { name: 'floor p99', value: fs.p99, unit: 'ms' },
+        { name: 'failed requests', value: o.failures + f.failures, unit: 'count' },
+        { name: 'replies sent (incl. warm-up)', value: fake.replies.length, unit: 'count' },
+      ],
+    }];
+  } finally {
+    await agent.close();
+    await bot.close();
+    await fake.close();
+    await floor.close();
+  }
+}
+
+/** The floor: the same verification and decryption our channel must do, and nothing else. */
+async function startFloor(): Promise<{ url: string; close(): Promise<void> }> {
+  const key = createHash('sha256').update(ENCRYPT_KEY).digest();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const ts = String(req.headers['x-lark-request-timestamp'] ?? '');
+      const nonce = String(req.headers['x-lark-request-nonce'] ?? '');
+      const given = Buffer.from(String(req.headers['x-lark-signature'] ?? ''), 'hex');
+      const want = createHash('sha256').update(ts + nonce + ENCRYPT_KEY).update(raw).digest();
+      if (given.length !== want.length || !timingSafeEqual(given, want) || Math.abs(Date.now() / 1000 - Number(ts)) > 300) {
+        res.writeHead(401).end();
+        return;
+      }
+      const enc = Buffer.from((JSON.parse(raw.toString()) as { encrypt: string }).encrypt, 'base64');
+      const d = createDecipheriv('aes-256-cbc', key, enc.subarray(0, 16));
+      JSON.parse(Buffer.concat([d.update(enc.subarray(16)), d.final()]).toString('utf8'));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}

@@ -1,0 +1,89 @@
+import { formatTime, t, type Lang } from '../../core/i18n.js';
+import type { ErrorMessage } from '../../core/messages.js';
+import { ASPECTS, type Attendee } from '../../core/model.js';
+import type { PageView } from '../../core/paging.js';
+
+/**
+ * The meeting-end report as a WeCom group-robot markdown message (wecom-bot-and-meeting-api.md
+ * "Markdown": the legacy subset, `**bold**`, `>` quotes, `<font color="info|comment|warning">`,
+ * at most 4096 bytes of UTF-8). The robot cannot take clicks, so the message carries the worst
+ * attendees that fit and says how many more there are.
+ */
+export const WECOM_MARKDOWN_MAX_BYTES = 4096;
+
+/**
+ * Vendor text (names, subjects, problems) must show as written and never format or mention:
+ * the markup characters become their full-width look-alikes (the legacy markdown documents no
+ * escape), and line breaks collapse so a name cannot start a heading or a quote.
+ */
+export function escapeWecomMarkdown(text: string): string {
+  const map: Record<string, string> = { '<': '＜', '>': '＞', '*': '＊', '_': '＿', '`': '｀', '[': '［', ']': '］', '#': '＃', '~': '～', '|': '｜', '\\': '＼', '@': '＠' };
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/[<>*_`[\]#~|\\@]/g, (c) => map[c]!);
+}
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+function clip(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : chars.slice(0, max - 1).join('') + '…';
+}
+
+const HEALTH_COLOUR = { 0: 'comment', 1: 'info', 2: 'warning' } as const;
+
+function row(lang: Lang, a: Attendee): string {
+  const who = [t(lang, `role.${a.role}`), t(lang, `device.${a.device}`)].filter(Boolean).join(' · ');
+  const ratings = ASPECTS.filter((k) => a.ratings[k] > 0).map((k) => `${t(lang, `aspect.${k}`)} ${t(lang, `level.${a.ratings[k]}`)}`).join(' · ');
+  const health = `<font color="${HEALTH_COLOUR[a.health]}">${t(lang, `health.${a.health}`)}</font>`;
+  const problems = a.problems.length ? `\n> ${a.problems.slice(0, 3).map((p) => escapeWecomMarkdown(clip(p, 60))).join('；')}` : '';
+  return `**${escapeWecomMarkdown(clip(a.name, 40))}** ${who ? `(${who}) ` : ''}${health}${ratings ? ` ${ratings}` : ''}${problems}`;
+}
+
+/** `view` should hold every attendee on one page (sorted worst first); rows are added while they fit. */
+export function renderWecomMarkdown(view: PageView): string {
+  const { stored } = view;
+  const lang = stored.lang;
+  const m = stored.report.meeting;
+  const title = m.subject ? t(lang, 'title', { subject: escapeWecomMarkdown(clip(m.subject, 60)) }) : t(lang, 'title.untitled', { code: m.code ?? m.meetingId });
+  const head: string[] = [`## ${title}`];
+  const when = [m.startTime !== undefined ? t(lang, 'meeting.time', { start: formatTime(m.startTime) }) : '', m.code ?? ''].filter(Boolean).join(' · ');
+  if (when) head.push(`> ${when}`);
+  head.push(`<font color="${HEALTH_COLOUR[stored.report.health]}">${t(lang, 'summary', { total: view.total, alert: view.counts.alert, nodata: view.counts.noData })}</font>`);
+  if (view.topProblems.length) {
+    head.push(t(lang, 'summary.top', { problems: view.topProblems.map((p) => `${escapeWecomMarkdown(clip(p.text, 40))} ×${p.count}`).join('，') }));
+  }
+  for (const note of stored.report.notes) head.push(`> ${escapeWecomMarkdown(clip(note, 200))}`);
+  if (view.total === 0) head.push(t(lang, 'empty'));
+  let text = head.join('\n');
+  let shown = 0;
+  for (const a of view.rows) {
+    const more = view.rows.length - shown - 1;
+    const line = `\n${row(lang, a)}`;
+    // Keep room for the "+N" line that says how many did not fit.
+    const reserve = more > 0 ? bytes(`\n… (+${more})`) : 0;
+    if (bytes(text) + bytes(line) + reserve > WECOM_MARKDOWN_MAX_BYTES) break;
+    text += line;
+    shown++;
+  }
+  const left = view.matching - shown;
+  if (left > 0) text += `\n… (+${left})`;
+  return fitBytes(text, WECOM_MARKDOWN_MAX_BYTES);
+}
+
+/** Cuts at a character boundary so the UTF-8 stays whole. */
+function fitBytes(text: string, max: number): string {
+  if (bytes(text) <= max) return text;
+  let out = '';
+  let size = bytes('…');
+  for (const ch of text) {
+    size += bytes(ch);
+    if (size > max) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+export function renderWecomMarkdownMessage(msg: ErrorMessage | { title: string; text: string }): string {
+  const lines = [`**${escapeWecomMarkdown(clip(msg.title, 60))}**`, escapeWecomMarkdown(clip(msg.text, 1000))];
+  if ('detail' in msg && msg.detail) lines.push(`<font color="comment">${escapeWecomMarkdown(clip(msg.detail, 300))}</font>`);
+  return fitBytes(lines.join('\n'), WECOM_MARKDOWN_MAX_BYTES);
+}

@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import { encodeAction, type CardAction } from '../../core/actions.js';
+import { formatTime, t, type Lang } from '../../core/i18n.js';
+import type { ErrorMessage } from '../../core/messages.js';
+import { ASPECTS, type Attendee, type Level } from '../../core/model.js';
+import type { PageView } from '../../core/paging.js';
+
+/**
+ * WeCom 智能机器人 `template_card` rendering (card_type button_interaction). Every text field is
+ * cut to WeCom's limit in characters (wecom-bot-and-meeting-api.md §3 "Limits": the limits are
+ * "字", i.e. characters), and keys/task_id to their byte limits. Template card fields are plain
+ * text, not markdown; vendor text is still neutralised (control characters, angle brackets) so a
+ * name like `<at id=all></at>` shows as written on every client and never acts as a tag.
+ */
+
+/** wecom-bot-and-meeting-api.md §3 "Limits" (101032). */
+export const WECOM_LIMITS = {
+  title: 26,
+  titleDesc: 30,
+  subTitle: 112,
+  sourceDesc: 13,
+  rows: 6,
+  keyname: 5,
+  value: 26,
+  buttons: 6,
+  buttonText: 10,
+  buttonKeyBytes: 1024,
+  taskIdBytes: 128,
+} as const;
+
+/** Keys of buttons that are not page actions (message cards). Unique, and never a valid encodeAction value. */
+export const HELP_KEY = 'mc1|help';
+export const RETRY_KEY = 'mc1|retry';
+/** Shows the task's current report: the button of the "still refreshing" card. */
+export const SHOW_KEY = 'mc1|show';
+
+export interface WecomButton {
+  text: string;
+  key: string;
+  style?: 1 | 2 | 3 | 4;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const TEMPLATE_DIR = new URL('../../../cards/wecom/', import.meta.url);
+const templates = {
+  report: JSON.parse(readFileSync(new URL('report.json', TEMPLATE_DIR), 'utf8')) as Json,
+  message: JSON.parse(readFileSync(new URL('message.json', TEMPLATE_DIR), 'utf8')) as Json,
+};
+
+/** The report page as a `template_card` (the object, without the surrounding msgtype). */
+export function renderWecomCard(view: PageView, taskId: string): Record<string, unknown> {
+  const { report, lang } = view.stored;
+  const m = report.meeting;
+  const health = t(lang, `health.${report.health}`);
+  const title = m.subject ? clean(m.subject) : t(lang, 'title.untitled', { code: m.code ?? clean(m.meetingId) });
+  const desc = [health, m.startTime ? t(lang, 'meeting.time', { start: formatTime(m.startTime) }) : ''].filter(Boolean).join(' · ');
+
+  // Most important first: sub_title_text is cut at 112 characters, so the partial-result note and
+  // the counts must come before the page number and the problem list.
+  const lines: string[] = [];
+  for (const note of report.notes) lines.push(clean(note));
+  lines.push(t(lang, 'summary', { total: view.total, alert: view.counts.alert, nodata: view.counts.noData }));
+  if (view.counts.loading > 0) lines.push(t(lang, 'summary.loading', { loaded: view.total - view.counts.loading, total: view.total }));
+  if (view.filter === 'problems') lines.push(view.matching === 0 ? t(lang, 'filter.none') : t(lang, 'filter.problems'));
+  else if (view.total === 0) lines.push(t(lang, 'empty'));
+  if (view.pages > 1) lines.push(t(lang, 'page', { page: view.page + 1, pages: view.pages }));
+  if (view.topProblems.length) {
+    lines.push(t(lang, 'summary.top', { problems: view.topProblems.map((p) => `${clean(p.text)}×${p.count}`).join(lang === 'zh' ? '、' : ', ') }));
+  }
+
+  return fill(templates.report, {
+    source: clip(health, WECOM_LIMITS.sourceDesc),
+    // desc_color: 0 grey, 1 black, 2 red, 3 green (§3 "Limits", source.desc).
+    source_color: report.health === 2 ? 2 : report.health === 1 ? 3 : 0,
+    title: clip(title, WECOM_LIMITS.title),
+    desc: clip(desc, WECOM_LIMITS.titleDesc),
+    summary: clip(lines.join('\n'), WECOM_LIMITS.subTitle),
+    rows: view.rows.slice(0, WECOM_LIMITS.rows).map((a) => ({ keyname: clip(clean(a.name) || '?', WECOM_LIMITS.keyname), value: clip(rowValue(a, lang), WECOM_LIMITS.value) })),
+    buttons: reportButtons(view).map(buttonJson),
+    task_id: safeTaskId(taskId),
+  }) as Record<string, unknown>;
+}
+
+/** An error, help or "expired" card. Button_interaction needs at least one button: help by default. */
+export function renderWecomMessage(lang: Lang, msg: ErrorMessage | { title: string; text: string }, taskId: string, buttons?: WecomButton[]): Record<string, unknown> {
+  const detail = 'detail' in msg && msg.detail ? clean(msg.detail) : undefined;
+  const list = buttons && buttons.length ? buttons : [{ text: helpLabel(lang), key: HELP_KEY, style: 2 as const }];
+  return fill(templates.message, {
+    title: clip(clean(msg.title), WECOM_LIMITS.title),
+    text: clip(clean(msg.text, true), WECOM_LIMITS.subTitle),
+    rows: detail ? [{ keyname: clip(lang === 'en' ? 'Vendor' : '厂商返回', WECOM_LIMITS.keyname), value: clip(detail.replace(/^[^:：]*[:：]\s*/, ''), WECOM_LIMITS.value) }] : [],
+    buttons: uniqueButtons(list).slice(0, WECOM_LIMITS.buttons).map(buttonJson),
+    task_id: safeTaskId(taskId),
+  }) as Record<string, unknown>;
+}
+
+/** Previous / next only where they lead somewhere (WeCom has no disabled button), then the filter toggle and refresh. */
+export function reportButtons(view: PageView): WecomButton[] {
+  const { lang } = view.stored;
+  const id = view.stored.id;
+  const act = (a: Omit<CardAction, 'reportId'>) => encodeAction({ reportId: id, ...a });
+  const buttons: WecomButton[] = [];
+  if (view.page > 0) buttons.push({ text: t(lang, 'btn.prev'), key: act({ page: view.page - 1, filter: view.filter, op: 'page' }), style: 2 });
+  if (view.page < view.pages - 1) buttons.push({ text: t(lang, 'btn.next'), key: act({ page: view.page + 1, filter: view.filter, op: 'page' }), style: 2 });
+  const other = view.filter === 'problems' ? 'all' : 'problems';
+  buttons.push({ text: other === 'problems' ? problemsLabel(lang) : t(lang, 'btn.all'), key: act({ page: 0, filter: other, op: 'page' }), style: 1 });
+  buttons.push({ text: t(lang, 'btn.refresh'), key: act({ page: view.page, filter: view.filter, op: 'refresh' }), style: 2 });
+  return uniqueButtons(buttons);
+}
+
+/** "Only problems" is cut at 10 characters; English gets a word that fits. */
+function problemsLabel(lang: Lang): string {
+  return lang === 'en' ? 'Problems' : t(lang, 'btn.problems');
+}
+
+/** The help button's label (the catalogue's help title is longer than a button's 10 characters). */
+export function helpLabel(lang: Lang): string {
+  return lang === 'en' ? 'Help' : '帮助';
+}
+
+/** Short ratings per aspect, worst signal first: "⚠ 音差 视好 屏— 网中 2项". */
+function rowValue(a: Attendee, lang: Lang): string {
+  if (!a.loaded) return t(lang, 'loading');
+  const mark = a.health === 2 ? '⚠' : a.health === 1 ? '✓' : '·';
+  const parts = ASPECTS.map((k) => `${ASPECT_SHORT[lang][k]}${LEVEL_SHORT[lang][a.ratings[k]]}`);
+  const first = a.problems[0] ? ` ${clean(a.problems[0])}` : '';
+  return `${mark} ${parts.join(' ')}${first}`;
+}
+
+const ASPECT_SHORT: Record<Lang, Record<(typeof ASPECTS)[number], string>> = {
+  zh: { audio: '音', video: '视', screen: '屏', network: '网' },
+  en: { audio: 'A', video: 'V', screen: 'S', network: 'N' },
+};
+/** One glyph per level so four aspects fit in the 26-character value. */
+const LEVEL_SHORT: Record<Lang, Record<Level, string>> = {
+  zh: { 0: '—', 1: '好', 2: '良', 3: '中', 4: '差' },
+  en: { 0: '-', 1: '+', 2: '~', 3: '!', 4: 'x' },
+};
+
+function buttonJson(b: WecomButton): Json {
+  return { text: clip(b.text, WECOM_LIMITS.buttonText), style: b.style ?? 1, key: clipBytes(b.key, WECOM_LIMITS.buttonKeyBytes) };
+}
+
+/** Duplicate keys are rejected with 42039 (§3 "Limits", button key). */
+function uniqueButtons(list: WecomButton[]): WecomButton[] {
+  const seen = new Set<string>();
+  return list.filter((b) => (seen.has(b.key) ? false : (seen.add(b.key), true)));
+}
+
+/** task_id: `[0-9A-Za-z_\-@]`, ≤128 bytes (§3 "Limits"). */
+export function safeTaskId(id: string): string {
+  return id.replace(/[^0-9A-Za-z_\-@]/g, '_').slice(0, WECOM_LIMITS.taskIdBytes) || 'mc';
+}
+
+/**
+ * Vendor and user text made inert for a card: control characters and line breaks become spaces
+ * (a name cannot add lines), and angle brackets become full-width so no client reads a tag.
+ */
+export function clean(s: string, keepNewlines = false): string {
+  const flat = keepNewlines ? s.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, ' ') : s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
+  return flat.replace(/</g, '＜').replace(/>/g, '＞');
+}
+
+/** Cuts to `max` characters (code points, so no surrogate pair is split), ending in "…" when cut. */
+export function clip(s: string, max: number): string {
+  const chars = Array.from(s);
+  if (chars.length <= max) return s;
+  return chars.slice(0, Math.max(0, max - 1)).join('') + '…';
+}
+
+/** Cuts to `max` UTF-8 bytes on a character boundary. */
+export function clipBytes(s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s;
+  let out = '';
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch) > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** Markdown for stream content: vendor text shows as written, pings nobody, starts no list or heading. */
+export function escapeMarkdown(s: string): string {
+  return clean(s, true).replace(/([\\`*_[\]()#|~@])/g, '\\$1');
+}
+
+/** Fills `"{{name}}"` placeholders; a placeholder whose value is undefined or an empty list drops its key. */
+function fill(node: Json, values: Record<string, unknown>): Json {
+  if (typeof node === 'string') {
+    const whole = /^\{\{(\w+)\}\}$/.exec(node);
+    if (whole) return values[whole[1]!] as Json;
+    return node.replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(values[k] ?? ''));
+  }
+  if (Array.isArray(node)) return node.map((n) => fill(n, values));
+  if (node && typeof node === 'object') {
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(node)) {
+      const filled = fill(v, values);
+      if (filled === undefined || (Array.isArray(filled) && filled.length === 0)) continue;
+      out[k] = filled;
+    }
+    return out;
+  }
+  return node;
+}

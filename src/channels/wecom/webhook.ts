@@ -1,0 +1,105 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Clock } from '../../core/clock.js';
+import { HttpError, parseJsonObject, readRawBody } from '../../http/body.js';
+import type { Logger } from '../../log.js';
+import type { Bot } from './bot.js';
+import { WecomCryptoError, type WecomCrypto } from './crypto.js';
+import { parseInbound } from './inbound.js';
+
+/**
+ * `GET|POST /wecom/bot`: the 智能机器人 URL-callback mode (wecom-bot-and-meeting-api.md §1.1, §2).
+ * Nothing is processed before the signature is checked (constant time) and the body decrypted;
+ * a forged or broken request gets a 4xx. Once verified, the answer is always 200 (an encrypted
+ * reply or empty), so WeCom has nothing to retry (§6 "Always answer 200").
+ */
+
+export interface WebhookDeps {
+  crypto: WecomCrypto;
+  bot: Bot;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Callbacks are a few KB; anything bigger is not from WeCom. */
+const BODY_LIMIT = 64 * 1024;
+/**
+ * WeCom signs the callback's timestamp; refusing ones far from our clock stops a captured request
+ * being replayed later (the msgid dedupe only lasts minutes). Generous, for clock skew.
+ */
+export const TIMESTAMP_WINDOW_S = 300;
+
+interface Signed {
+  signature: string;
+  timestamp: string;
+  nonce: string;
+}
+
+function signedParams(ctx: Context, clock: Clock): Signed {
+  const q = ctx.query;
+  const one = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const signature = one(q.msg_signature);
+  const timestamp = one(q.timestamp);
+  const nonce = one(q.nonce);
+  if (!signature || !timestamp || !nonce) throw new HttpError(400, 'msg_signature, timestamp and nonce are required');
+  if (!/^[0-9a-fA-F]{40}$/.test(signature) || !/^\d{1,12}$/.test(timestamp) || nonce.length > 64) throw new HttpError(400, 'malformed signature parameters');
+  if (Math.abs(Math.floor(clock.now() / 1000) - Number(timestamp)) > TIMESTAMP_WINDOW_S) throw new HttpError(401, 'timestamp outside the allowed window');
+  return { signature, timestamp, nonce };
+}
+
+function decryptOr4xx(deps: WebhookDeps, encrypt: string): string {
+  try {
+    return deps.crypto.decrypt(encrypt);
+  } catch (err) {
+    if (err instanceof WecomCryptoError) throw new HttpError(400, `cannot decrypt (${err.reason})`);
+    throw err;
+  }
+}
+
+export function mountWebhook(router: Router, deps: WebhookDeps, path = '/wecom/bot'): void {
+  router.get(path, (ctx) => {
+    const s = signedParams(ctx, deps.clock);
+    // Koa's query parser percent-decodes and turns a raw "+" into a space; base64 has no spaces,
+    // so put them back (§5 "URL verification": "+"→space after URL-decoding).
+    const echostr = typeof ctx.query.echostr === 'string' ? ctx.query.echostr.replace(/ /g, '+') : '';
+    if (!echostr || echostr.length > 4096) throw new HttpError(400, 'echostr is required');
+    if (!deps.crypto.verify(s.signature, s.timestamp, s.nonce, echostr)) throw new HttpError(401, 'signature mismatch');
+    const plain = decryptOr4xx(deps, echostr);
+    // "The response must be raw: no quotes, BOM or newline, and not JSON" (101033).
+    ctx.type = 'text/plain';
+    ctx.body = plain;
+  });
+
+  router.post(path, async (ctx) => {
+    const s = signedParams(ctx, deps.clock);
+    const body = parseJsonObject(await readRawBody(ctx, BODY_LIMIT));
+    const encrypt = body.encrypt;
+    if (typeof encrypt !== 'string' || encrypt === '') throw new HttpError(400, 'encrypt is required');
+    if (!deps.crypto.verify(s.signature, s.timestamp, s.nonce, encrypt)) throw new HttpError(401, 'signature mismatch');
+    const plain = decryptOr4xx(deps, encrypt);
+    let inbound: unknown;
+    try {
+      inbound = JSON.parse(plain);
+    } catch {
+      throw new HttpError(400, 'decrypted body is not JSON');
+    }
+    let reply: Record<string, unknown> | undefined;
+    try {
+      reply = await deps.bot.handle(parseInbound(inbound));
+    } catch (err) {
+      // Verified and accepted: WeCom must not retry into the same failure.
+      deps.log.error({ err }, 'wecom callback failed');
+      reply = undefined;
+    }
+    ctx.status = 200;
+    if (!reply) {
+      ctx.body = '';
+      return;
+    }
+    const encrypted = deps.crypto.encrypt(JSON.stringify(reply));
+    // The reply's nonce must be the callback's own (101033); the official plugin echoes the
+    // timestamp as a string and answers text/plain.
+    ctx.type = 'text/plain';
+    ctx.body = JSON.stringify({ encrypt: encrypted, msgsignature: deps.crypto.signature(s.timestamp, s.nonce, encrypted), timestamp: s.timestamp, nonce: s.nonce });
+  });
+}

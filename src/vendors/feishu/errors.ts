@@ -1,0 +1,85 @@
+import { MeetcheckError } from '../../core/errors.js';
+import { LarkHttpError } from './lark-http.js';
+
+/**
+ * What to do about one failed Feishu call. Codes: feishu-bot-and-vc-api.md §5 and
+ * feishu-vc-participant-quality-list.md (错误码).
+ */
+export type Verdict =
+  | { kind: 'token'; error: MeetcheckError }
+  | { kind: 'rate'; error: MeetcheckError; waitMs: number }
+  | { kind: 'transient'; error: MeetcheckError }
+  | { kind: 'fatal'; error: MeetcheckError; code?: number };
+
+/** 99991663: tenant token expired or invalid; the SDK never drops it itself (§1.5). */
+export const TOKEN_INVALID = 99991663;
+/** 99991400: frequency limit, HTTP 429 with x-ogw-ratelimit-reset seconds (§5.2). */
+export const RATE_LIMITED = 99991400;
+/** 126010: no device for this user and join_time (quality only): that attendee has no data. */
+export const DEVICE_NOT_FOUND = 126010;
+/** When the 429 carries no reset header: a fraction of the per-minute window. */
+const DEFAULT_RESET_MS = 5_000;
+
+const AUTH = new Set([99991661, 99991664, 99991665, 99991668, 99991671, 99991677, 10003, 10014, 10015]);
+const PERMISSION = new Set([121005, 99991672, 99991679, 99991673, 99991662, 99991403]);
+const NOT_FOUND = new Set([126009, 121004, 126003, 126004]);
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name] ?? headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function classify(err: unknown, api: string): Verdict {
+  let status: number | undefined;
+  let code: number | undefined;
+  let msg = '';
+  let resetMs: number | undefined;
+  if (err instanceof MeetcheckError) {
+    // Transport failures from httpJson: timeouts and connection errors are worth another try.
+    return err.code === 'vendor_timeout' || err.code === 'vendor_unavailable' ? { kind: 'transient', error: err } : { kind: 'fatal', error: err };
+  }
+  if (err instanceof LarkHttpError) {
+    status = err.status;
+    const body = err.body as { code?: unknown; msg?: unknown } | undefined;
+    code = typeof body?.code === 'number' ? body.code : undefined;
+    msg = typeof body?.msg === 'string' ? body.msg : '';
+    const reset = Number(header(err.headers, 'x-ogw-ratelimit-reset'));
+    if (Number.isFinite(reset) && reset >= 0) resetMs = Math.max(1, reset) * 1000;
+  } else if (err instanceof BusinessError) {
+    code = err.code;
+    msg = err.msg;
+  } else if (err instanceof Error && /failed to get (tenant|app)_access_token/.test(err.message)) {
+    // The SDK's token manager (token-manager.ts buildTokenError): code and msg in the message.
+    const m = /code: (\d+), msg: (.*)$/.exec(err.message);
+    return { kind: 'fatal', error: new MeetcheckError('vendor_auth', `feishu token: ${m ? `${m[1]} ${m[2]}` : 'no token'}`.slice(0, 200), { vendor: 'feishu', cause: err }) };
+  } else {
+    return { kind: 'fatal', error: new MeetcheckError('internal', undefined, { vendor: 'feishu', cause: err }) };
+  }
+  const detail = `feishu ${api}: ${code ?? `HTTP ${status}`}${msg ? ` ${msg}` : ''}`.slice(0, 200);
+  const make = (c: MeetcheckError['code'], extra: { retryAfterMs?: number } = {}) => new MeetcheckError(c, detail, { vendor: 'feishu', cause: err, ...extra });
+  if (code === RATE_LIMITED || status === 429) {
+    const waitMs = resetMs ?? DEFAULT_RESET_MS;
+    return { kind: 'rate', error: make('rate_limited', { retryAfterMs: waitMs }), waitMs };
+  }
+  if (code === TOKEN_INVALID) return { kind: 'token', error: make('vendor_auth') };
+  if (code !== undefined && AUTH.has(code)) return { kind: 'fatal', error: make('vendor_auth'), code };
+  if (code === 121005) {
+    // "All four query APIs require that the user who created the self-built app has … Video
+    // Conferencing → Meeting management" (feishu-bot-and-vc-api.md §1.3): say so on the card.
+    const hint = `feishu ${api}: 121005 no permission. The app's creator needs Feishu Admin → Video Conferencing → Meeting management (应用创建者需有“视频会议-会议管理”管理员权限)`;
+    return { kind: 'fatal', error: new MeetcheckError('no_permission', hint, { vendor: 'feishu', cause: err }), code };
+  }
+  if (code !== undefined && PERMISSION.has(code)) return { kind: 'fatal', error: make('no_permission'), code };
+  if (code === 99991401) return { kind: 'fatal', error: make('ip_not_trusted'), code };
+  if (code !== undefined && NOT_FOUND.has(code)) return { kind: 'fatal', error: make('meeting_not_found'), code };
+  if (code === 121001 || (status !== undefined && status >= 500)) return { kind: 'transient', error: make('vendor_unavailable') };
+  return { kind: 'fatal', error: make('vendor_unavailable'), ...(code !== undefined ? { code } : {}) };
+}
+
+/** An HTTP 200 answer whose `code` is not 0 (§1.6: "always also check res.code === 0"). */
+export class BusinessError extends Error {
+  override readonly name = 'BusinessError';
+  constructor(readonly code: number, readonly msg: string) {
+    super(`code ${code}: ${msg}`);
+  }
+}

@@ -1,0 +1,93 @@
+import type { Cache, HttpInstance, HttpRequestOptions } from '@larksuiteoapi/node-sdk';
+import { httpJson, type HttpDeps } from '../http.js';
+
+/**
+ * The lark SDK's HTTP, routed through our own `httpJson` so every Feishu call has a timeout, shows
+ * in /metrics and honours the injected dispatcher. The SDK's default is axios with no timeout
+ * (feishu-bot-and-vc-api.md §1.1). Contract of a custom `httpInstance` (§1.2): resolve to the
+ * response body (or `{data, headers}` when `$return_headers`), honour `params` and
+ * `paramsSerializer`. Like axios, a 4xx/5xx rejects, with the status, body and headers on it, so
+ * the SDK's own logging and our error mapping see what Feishu said.
+ */
+export class LarkHttpError extends Error {
+  override readonly name = 'LarkHttpError';
+  constructor(readonly status: number, readonly body: unknown, readonly headers: Record<string, string | string[] | undefined>) {
+    const b = body as { code?: unknown; msg?: unknown } | undefined;
+    super(`HTTP ${status}${b && b.code !== undefined ? ` code ${String(b.code)}: ${String(b.msg ?? '')}` : ''}`);
+  }
+}
+
+/** Metrics label for a Feishu path: ids (om_…, oc_…) folded so the label set stays small. */
+export function opName(url: string): string {
+  const path = url.replace(/^https?:\/\/[^/]+/, '').split('?')[0]!.replace(/^\/open-apis\//, '');
+  return path.split('/').map((seg) => (/^(om|oc|ou|on|omm)_/.test(seg) ? ':id' : seg)).join('/');
+}
+
+function serialize(opts: HttpRequestOptions<unknown>): string {
+  const params = opts.params ?? {};
+  if (typeof opts.paramsSerializer === 'function') return opts.paramsSerializer(params);
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.append(k, String(v));
+  return q.toString();
+}
+
+export function larkHttp(deps: HttpDeps, vendor: 'feishu' = 'feishu'): HttpInstance {
+  const send = async (opts: HttpRequestOptions<unknown>): Promise<any> => {
+    const url = opts.url ?? '';
+    const query = serialize(opts);
+    const method = (opts.method ?? 'GET').toUpperCase() as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined && v !== null) headers[k] = String(v);
+    const hasBody = opts.data !== undefined && method !== 'GET';
+    if (hasBody) headers['content-type'] = 'application/json; charset=utf-8';
+    const res = await httpJson(deps, {
+      vendor, op: opName(url), method, url: query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url, headers,
+      ...(hasBody ? { body: JSON.stringify(opts.data) } : {}),
+    });
+    const body = res.json ?? (res.text ? { raw: res.text.slice(0, 200) } : {});
+    if (res.status >= 400) throw new LarkHttpError(res.status, body, res.headers);
+    return opts.$return_headers ? { data: body, headers: res.headers } : body;
+  };
+  const withMethod = (method: string) => (url: string, opts?: HttpRequestOptions<unknown>) => send({ ...opts, url, method });
+  const withData = (method: string) => (url: string, data?: unknown, opts?: HttpRequestOptions<unknown>) => send({ ...opts, url, method, data });
+  return {
+    request: send,
+    get: withMethod('GET'),
+    delete: withMethod('DELETE'),
+    head: withMethod('HEAD'),
+    options: withMethod('OPTIONS'),
+    post: withData('POST'),
+    put: withData('PUT'),
+    patch: withData('PATCH'),
+  } as HttpInstance;
+}
+
+/** A per-client token cache (the SDK's default is process-global, §1.5) that we can clear on 99991663. */
+export interface TokenCache extends Cache {
+  clear(): void;
+}
+
+export function tokenCache(): TokenCache {
+  const values = new Map<string, { value: string; expireAt: number }>();
+  const k = (key: string | Symbol, ns?: string) => `${ns ?? ''}/${key.toString()}`;
+  return {
+    async get(key, options) {
+      const e = values.get(k(key, options?.namespace));
+      // The SDK computes expireAt from Date.now() (token-manager.ts), so compare against the same.
+      return e && e.expireAt > Date.now() ? e.value : undefined;
+    },
+    async set(key, value, expireAt, options) {
+      values.set(k(key, options?.namespace), { value: String(value), expireAt: expireAt ?? Number.MAX_SAFE_INTEGER });
+      return true;
+    },
+    clear() {
+      values.clear();
+    },
+  };
+}
+
+/** The SDK logs through this; its error logs would repeat what we log once, with less care for secrets. */
+export function larkLogger(log: { debug(obj: object, msg: string): void }) {
+  const debug = (...msg: unknown[]) => log.debug({ sdk: 'lark' }, msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : 'object')).join(' ').slice(0, 300));
+  return { error: debug, warn: debug, info: () => undefined, debug: () => undefined, trace: () => undefined };
+}

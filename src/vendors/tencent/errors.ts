@@ -1,0 +1,76 @@
+import { MeetcheckError, type ErrorCode } from '../../core/errors.js';
+
+/**
+ * Tencent Meeting error codes (tencent-meeting-api.md §5.3 table, §5.1, and the per-API tables of
+ * tencent-meeting-participants.md). We branch on `error_info.error_code`, never on the HTTP status,
+ * which is 400, 403 or 500 for the same kinds of failure.
+ */
+export interface TencentErrorInfo {
+  errorCode: number;
+  newErrorCode?: number;
+  message: string;
+}
+
+/** 190310 per-minute app total, 190313 per-endpoint, 500046 /qos per meeting, 9061 "queried too often" (§5.1). */
+export const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([190310, 190313, 500046, 9061]);
+/** 190311: the 200,000-a-day budget; waiting a minute does not help, so it is not retried (§5.1). */
+export const DAILY_LIMIT_CODE = 190311;
+/** Internal or network errors on Tencent's side: "retry once" (§5.3). */
+export const TRANSIENT_CODES: ReadonlySet<number> = new Set([41, 5108, 960000]);
+/** Replay: the (timestamp, nonce) pair was seen; a re-signed attempt with a fresh nonce may pass (§5.2). */
+export const REPLAY_CODE = 190301;
+/** "会议已结束": /qos on a meeting that has just ended (§5.3). */
+export const MEETING_ENDED_CODE = 13603;
+/** For per-minute limits, "retry after > 1 min" (§5.3 table). */
+export const RATE_LIMIT_RETRY_MS = 61_000;
+
+const CODE_MAP: Record<number, ErrorCode> = {
+  200003: 'vendor_auth', // signature failed
+  190300: 'vendor_auth', // clock skew over 5 minutes
+  190301: 'vendor_auth', // replay (after our one re-signed retry)
+  190303: 'vendor_auth', // bad AppId / X-TC-Key / SdkId
+  9042: 'no_permission',
+  190315: 'no_permission',
+  500014: 'no_permission',
+  9003: 'meeting_not_found',
+  190457: 'meeting_not_found',
+  13603: 'meeting_not_ended',
+  190004: 'internal', // invalid parameter: our request was wrong
+  200001: 'internal', // a required header is missing: our request was wrong
+  190001: 'no_permission', // unregistered user (the operator id is not a member)
+};
+
+export function tencentError(info: TencentErrorInfo, op: string): MeetcheckError {
+  const detail = `${info.errorCode} ${info.message}`.trim().slice(0, 200);
+  if (RATE_LIMIT_CODES.has(info.errorCode)) {
+    return new MeetcheckError('rate_limited', detail, { vendor: 'tencent', retryAfterMs: RATE_LIMIT_RETRY_MS, cause: info });
+  }
+  if (info.errorCode === DAILY_LIMIT_CODE) {
+    return new MeetcheckError('rate_limited', detail, { vendor: 'tencent', retryAfterMs: 3600_000, cause: info });
+  }
+  if (TRANSIENT_CODES.has(info.errorCode)) return new MeetcheckError('vendor_unavailable', detail, { vendor: 'tencent', cause: info });
+  const code = CODE_MAP[info.errorCode] ?? 'vendor_unavailable';
+  return new MeetcheckError(code, `${op}: ${detail}`.slice(0, 200), { vendor: 'tencent', cause: info });
+}
+
+/** Reads the envelope of §5.3; accepts a missing `new_error_code` (older responses). */
+export function readErrorInfo(json: unknown): TencentErrorInfo | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const info = (json as { error_info?: unknown }).error_info;
+  if (typeof info !== 'object' || info === null) return undefined;
+  const e = info as { error_code?: unknown; new_error_code?: unknown; message?: unknown };
+  const errorCode = Number(e.error_code);
+  if (!Number.isFinite(errorCode)) return undefined;
+  const out: TencentErrorInfo = { errorCode, message: typeof e.message === 'string' ? e.message : '' };
+  const n = Number(e.new_error_code);
+  if (e.new_error_code !== undefined && Number.isFinite(n)) out.newErrorCode = n;
+  return out;
+}
+
+/** The Tencent code behind a MeetcheckError made by tencentError, if any. */
+export function tencentCodeOf(err: unknown): number | undefined {
+  const cause = err instanceof MeetcheckError ? err.options.cause : undefined;
+  return typeof cause === 'object' && cause !== null && typeof (cause as TencentErrorInfo).errorCode === 'number'
+    ? (cause as TencentErrorInfo).errorCode
+    : undefined;
+}

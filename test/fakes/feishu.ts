@@ -1,0 +1,293 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A fake Feishu open platform, written from shared/vendor-docs (feishu-bot-and-vc-api.md §1.5,
+ * §1.7, §3, §4.4, §5; feishu-vc-participant-quality-list.md), not from our code:
+ *   POST /open-apis/auth/v3/tenant_access_token/internal   {code:0, tenant_access_token, expire}
+ *   GET  /open-apis/vc/v1/meeting_list                      unix-second window, text times back
+ *   GET  /open-apis/vc/v1/participant_list                  start must match to the minute, span ≤ 1 day
+ *   GET  /open-apis/vc/v1/participant_quality_list          one participant (user_id xor room_id) per call
+ *   POST /open-apis/im/v1/messages/:id/reply                uuid makes a retry return the same message
+ *   PATCH /open-apis/im/v1/messages/:id                     shared (update_multi) cards only, ≤ 30 KB
+ *   GET  /open-apis/bot/v3/info
+ * Errors use the documented HTTP statuses and codes; 100 calls a minute per VC API, then HTTP 429
+ * 99991400 with x-ogw-ratelimit-reset.
+ */
+
+export interface FakeParticipant {
+  name: string;
+  userId?: string;
+  roomId?: string;
+  device?: string;
+  protocol?: string;
+  join: number;
+  leave?: number;
+  /** One per minute, in the documented response shape. */
+  samples: Record<string, Record<string, string>>[];
+}
+
+export interface FakeMeeting {
+  no: string;
+  topic: string;
+  start: number;
+  /** Undefined while in progress. */
+  end?: number;
+  instanceId?: string;
+  participants: FakeParticipant[];
+}
+
+export interface Call {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  auth?: string;
+}
+
+export interface Reply {
+  to: string;
+  messageId: string;
+  uuid?: string;
+  card: Record<string, any>;
+}
+
+type Api = 'meeting_list' | 'participant_list' | 'participant_quality_list';
+type Injected = { status: number; code: number; msg: string; headers?: Record<string, string> };
+
+/** Feishu text time, as the docs show it: "2022.12.23 11:16:59 (GMT+08:00)". */
+export function feishuTime(unix: number): string {
+  const d = new Date((unix + 8 * 3600) * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}.${p(d.getUTCMonth() + 1)}.${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} (GMT+08:00)`;
+}
+
+/** A minute of quality with the given values (units as the docs write them). */
+export function qualitySample(v: { delay?: number; loss?: number; jitter?: number; cpu?: number; fps?: number } = {}): Record<string, Record<string, string>> {
+  return {
+    network: { time: '', network_delay: `${v.delay ?? 40}ms`, bitrate_received: '800kbps', packet_loss_avg_received: `${v.loss ?? 0}%`, packet_loss_max_received: `${v.loss ?? 0}%`, bitrate_sent: '600kbps', packet_loss_avg_sent: '0%', packet_loss_max_sent: '0%' },
+    audio: { time: '', mic_input_volume: '6dB', speaker_volume: '8dB', bitrate_received: '48kbps', latency_received: '40ms', jitter_received: `${v.jitter ?? 5}ms`, bitrate_sent: '48kbps', latency_sent: '40ms', jitter_sent: '5ms' },
+    video: { time: '', bitrate_received: '900kbps', latency_received: '40ms', jitter_received: '5ms', maximum_resolution_received: '720P', framerate_received: '30fps', bitrate_sent: '900kbps', latency_sent: '40ms', jitter_sent: '5ms', maximum_resolution_sent: '720P', framerate_sent: `${v.fps ?? 30}fps` },
+    screen_sharing: { time: '', bitrate_received: '0kbps', latency_received: '0ms', jitter_received: '0ms', maximum_resolution_received: '', framerate_received: '0fps', bitrate_sent: '0kbps', latency_sent: '0ms', jitter_sent: '0ms', maximum_resolution_sent: '', framerate_sent: '0fps' },
+    cpu_usage: { time: '', client_avg_cpu_usage: '5%', client_max_cpu_usage: '9%', system_avg_cpu_usage: `${v.cpu ?? 30}%`, system_max_cpu_usage: '50%' },
+  };
+}
+
+export interface FakeFeishuOptions {
+  appId: string;
+  appSecret: string;
+  now: () => number;
+  /** Requests a minute per VC API before 429 (the documented 100). */
+  ratePerMinute?: number;
+}
+
+export interface FakeFeishu {
+  url: string;
+  calls: Call[];
+  replies: Reply[];
+  patches: { messageId: string; card: Record<string, any> }[];
+  meetings: FakeMeeting[];
+  tokensIssued: number;
+  botOpenId: string;
+  /** The next `count` calls to `api` fail with this error. */
+  failNext(api: Api | 'reply' | 'patch', count: number, err: Injected): void;
+  /** Tokens issued so far are rejected with 99991663 from now on. */
+  revokeTokens(): void;
+  vcCalls(api?: Api): Call[];
+  close(): Promise<void>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeishu> {
+  const calls: Call[] = [];
+  const replies: Reply[] = [];
+  const patches: { messageId: string; card: Record<string, any> }[] = [];
+  const meetings: FakeMeeting[] = [];
+  const valid = new Set<string>();
+  const injected = new Map<string, Injected[]>();
+  const windows = new Map<Api, number[]>();
+  const byUuid = new Map<string, string>();
+  const botMessages = new Set<string>();
+  let tokenSeq = 0;
+  let msgSeq = 0;
+  const limit = opts.ratePerMinute ?? 100;
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { ...JSON_HEADERS, ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const fail = (res: ServerResponse, status: number, code: number, msg: string, headers: Record<string, string> = {}) => send(res, status, { code, msg }, headers);
+  const takeInjected = (key: string): Injected | undefined => {
+    const list = injected.get(key);
+    return list?.shift();
+  };
+
+  const readBody = async (req: IncomingMessage): Promise<unknown> => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return { unparsable: raw };
+    }
+  };
+
+  const page = <T>(items: T[], q: Record<string, string>, res: ServerResponse, key: string) => {
+    const size = q.page_size === undefined ? 20 : Number(q.page_size);
+    if (!Number.isInteger(size) || size < 20 || size > 100) return fail(res, 400, 121003, 'param error');
+    const from = q.page_token ? Number(q.page_token) : 0;
+    const slice = items.slice(from, from + size);
+    const more = from + size < items.length;
+    send(res, 200, { code: 0, msg: 'success', data: { [key]: slice, has_more: more, ...(more ? { page_token: String(from + size) } : {}) } });
+  };
+
+  const rateLimited = (api: Api, res: ServerResponse): boolean => {
+    const now = opts.now();
+    const list = (windows.get(api) ?? []).filter((t) => t > now - 60_000);
+    if (list.length >= limit) {
+      const reset = Math.ceil((list[0]! + 60_000 - now) / 1000);
+      windows.set(api, list);
+      fail(res, 429, 99991400, 'request trigger frequency limit', { 'x-ogw-ratelimit-limit': String(limit), 'x-ogw-ratelimit-reset': String(reset) });
+      return true;
+    }
+    list.push(now);
+    windows.set(api, list);
+    return false;
+  };
+
+  const vc = (api: Api, q: Record<string, string>, res: ServerResponse) => {
+    const inj = takeInjected(api);
+    if (inj) return fail(res, inj.status, inj.code, inj.msg, inj.headers);
+    if (rateLimited(api, res)) return;
+    const now = Math.floor(opts.now() / 1000);
+    if (api === 'meeting_list') {
+      const start = Number(q.start_time);
+      const end = Number(q.end_time);
+      if (!q.start_time || !q.end_time || !Number.isFinite(start) || !Number.isFinite(end)) return fail(res, 400, 121003, 'param error');
+      if (start > now || start < 0) return fail(res, 400, 126005, 'start time error');
+      if (end < start || end - start > 366 * 86_400) return fail(res, 400, 126006, 'end time error');
+      if (q.meeting_no !== undefined && q.meeting_no.length !== 9) return fail(res, 400, 126004, 'meeting number length not correct');
+      const list = meetings
+        .filter((m) => (!q.meeting_no || m.no === q.meeting_no) && m.start >= start && m.start <= end)
+        .map((m) => ({
+          meeting_id: m.no, meeting_instance_id: m.instanceId ?? `inst-${m.no}-${m.start}`, meeting_topic: m.topic,
+          meeting_start_time: feishuTime(m.start), meeting_end_time: m.end !== undefined && m.end <= now ? feishuTime(m.end) : '',
+          number_of_participants: String(m.participants.length),
+        }));
+      return page(list, q, res, 'meeting_list');
+    }
+    for (const k of ['meeting_start_time', 'meeting_end_time', 'meeting_no']) if (!q[k]) return fail(res, 400, 121003, `param error: ${k}`);
+    const start = Number(q.meeting_start_time);
+    const end = Number(q.meeting_end_time);
+    if (q.meeting_no!.length !== 9) return fail(res, 400, 126004, 'meeting number length not correct');
+    if (start > now || start < 0) return fail(res, 400, 126005, 'start time error');
+    if (end < start || end - start > 86_400) return fail(res, 400, 126006, 'end time cannot exceed start time for one day');
+    // "meeting_start_time 需要精确到一分钟": the start must fall in the meeting's start minute.
+    const m = meetings.find((x) => x.no === q.meeting_no && Math.floor(x.start / 60) === Math.floor(start / 60) && x.end !== undefined && x.end <= now);
+    if (!m) return fail(res, 400, 126009, 'cannot find meeting according to the params you provide');
+    if (api === 'participant_list') {
+      const list = m.participants.map((p) => ({
+        participant_name: p.name, user_id: p.userId ?? '', ...(p.roomId ? { meeting_room_id: p.roomId } : {}),
+        device: p.device ?? 'windows', protocol: p.protocol ?? 'udp', network_type: 'wifi',
+        join_time: feishuTime(p.join), leave_time: feishuTime(p.leave ?? m.end!), time_in_meeting: '00:30:00',
+      }));
+      return page(list, q, res, 'participants');
+    }
+    if (!q.join_time) return fail(res, 400, 121003, 'param error: join_time');
+    if (q.user_id && q.room_id) return fail(res, 400, 126007, 'userID and roomID cannot be set concurrently');
+    if (!q.user_id && !q.room_id) return fail(res, 400, 121003, 'param error: user_id or room_id');
+    const p = m.participants.find((x) => x.join === Number(q.join_time) && (q.user_id ? x.userId === q.user_id : x.roomId === q.room_id));
+    if (!p) return fail(res, 400, 126010, 'cannot find device according to the params you provide');
+    return page(p.samples, q, res, 'participant_quality_list');
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const query: Record<string, string> = {};
+      for (const [k, v] of url.searchParams) query[k] = v;
+      const body = await readBody(req);
+      const auth = req.headers.authorization;
+      calls.push({ method: req.method ?? '', path: url.pathname, query, body, ...(auth ? { auth } : {}) });
+      const path = url.pathname;
+
+      if (path === '/open-apis/auth/v3/tenant_access_token/internal' && req.method === 'POST') {
+        const b = body as { app_id?: string; app_secret?: string } | undefined;
+        if (b?.app_id !== opts.appId) return fail(res, 400, 10003, 'invalid param');
+        if (b.app_secret !== opts.appSecret) return fail(res, 400, 10014, 'app secret invalid');
+        const token = `t-fake-${++tokenSeq}`;
+        valid.add(token);
+        return send(res, 200, { code: 0, msg: 'ok', tenant_access_token: token, expire: 7200 });
+      }
+      if (!auth) return fail(res, 400, 99991661, 'Missing access token for authorization');
+      if (!valid.has(auth.replace(/^Bearer /, ''))) return fail(res, 401, 99991663, 'Invalid access token for authorization');
+
+      const vcMatch = /^\/open-apis\/vc\/v1\/(meeting_list|participant_list|participant_quality_list)$/.exec(path);
+      if (vcMatch && req.method === 'GET') return vc(vcMatch[1] as Api, query, res);
+
+      if (path === '/open-apis/bot/v3/info' && req.method === 'GET') return send(res, 200, { code: 0, msg: 'ok', bot: { open_id: fake.botOpenId, app_name: 'meetcheck' } });
+
+      const replyMatch = /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/.exec(path);
+      if (replyMatch && req.method === 'POST') {
+        const inj = takeInjected('reply');
+        if (inj) return fail(res, inj.status, inj.code, inj.msg, inj.headers);
+        const b = body as { msg_type?: string; content?: string; uuid?: string } | undefined;
+        if (b?.msg_type !== 'interactive' || typeof b.content !== 'string') return fail(res, 400, 230001, 'invalid msg_type or content');
+        if (Buffer.byteLength(b.content) > 30 * 1024) return fail(res, 400, 230025, 'message content too long');
+        if (b.uuid && b.uuid.length > 50) return fail(res, 400, 230001, 'uuid too long');
+        const existing = b.uuid ? byUuid.get(b.uuid) : undefined;
+        if (existing) return send(res, 200, { code: 0, msg: 'success', data: { message_id: existing } });
+        const messageId = `om_bot_${++msgSeq}`;
+        if (b.uuid) byUuid.set(b.uuid, messageId);
+        botMessages.add(messageId);
+        replies.push({ to: replyMatch[1]!, messageId, ...(b.uuid ? { uuid: b.uuid } : {}), card: JSON.parse(b.content) });
+        return send(res, 200, { code: 0, msg: 'success', data: { message_id: messageId, msg_type: 'interactive' } });
+      }
+      const patchMatch = /^\/open-apis\/im\/v1\/messages\/([^/]+)$/.exec(path);
+      if (patchMatch && req.method === 'PATCH') {
+        const inj = takeInjected('patch');
+        if (inj) return fail(res, inj.status, inj.code, inj.msg, inj.headers);
+        const b = body as { content?: string } | undefined;
+        if (!botMessages.has(patchMatch[1]!)) return fail(res, 400, 230001, 'message not found or not sent by the bot');
+        if (typeof b?.content !== 'string') return fail(res, 400, 230001, 'invalid content');
+        if (Buffer.byteLength(b.content) > 30 * 1024) return fail(res, 400, 230025, 'message content too long');
+        const card = JSON.parse(b.content) as Record<string, any>;
+        if (card.schema !== '2.0') return fail(res, 400, 200830, 'card schema mismatch');
+        if (card.config?.update_multi !== true) return fail(res, 400, 230099, 'card is not shared (update_multi)');
+        patches.push({ messageId: patchMatch[1]!, card });
+        return send(res, 200, { code: 0, msg: 'success', data: {} });
+      }
+      return fail(res, 404, 121004, 'data not exist');
+    } catch (err) {
+      fail(res, 500, 121001, `internal error: ${String(err)}`);
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const fake: FakeFeishu = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls, replies, patches, meetings,
+    get tokensIssued() {
+      return tokenSeq;
+    },
+    botOpenId: 'ou_bot',
+    failNext(api, count, err) {
+      const list = injected.get(api) ?? [];
+      for (let i = 0; i < count; i++) list.push(err);
+      injected.set(api, list);
+    },
+    revokeTokens() {
+      valid.clear();
+    },
+    vcCalls(api) {
+      return calls.filter((c) => (api ? c.path === `/open-apis/vc/v1/${api}` : c.path.startsWith('/open-apis/vc/v1/')));
+    },
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+  return fake;
+}

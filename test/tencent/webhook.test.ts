@@ -1,0 +1,198 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { createChannels } from '../../src/channels/index.js';
+import { aesDecrypt, aesKeyOf, decodeCheckStr, decodeEvent, leadingJsonObject, verifySignature, WebhookCryptoError } from '../../src/channels/tencent/crypto.js';
+import { startServer, type Running } from '../../src/main.js';
+import { createMemoryStore } from '../../src/store/memory.js';
+import { loadReport } from '../../src/core/report.js';
+import { manualClock, testCore, type ManualClock } from '../helpers/core.js';
+import { manyAttendees, startFakeTencent, type FakeTencent } from '../fakes/tencent-meeting.js';
+import { meetingEndEvent, signedHeaders, startReportTargets, tencentEncrypt, type ReportTargets } from '../fakes/tencent-webhook.js';
+
+// DOC 51612's worked example (tencent-meeting-api.md §3.5): token, timestamp (ms), nonce, data → signature.
+const DOC_TOKEN = 'bVPU6F8Htxl5XkAbp3jGV2xWp';
+const DOC_DATA =
+  'eyJldmVudCI6Im1lZXRpbmcuY3JlYXRlZCIsInVuaXF1ZV9zZXF1ZW5jZSI6ImYyMDA5NmVlLThhYzgtNGRmMi1hN2RlLTA1NzQ2NDlmMjExYiIsInBheWxvYWQiOlt7Im9wZXJhdGVfdGltZSI6IjIwMjAtMTItMjkgMTc6NDE6MDYiLCJvcGVyYXRvciI6eyJ1c2VyaWQiOiJ0ZXN0ZXIwMDAwNmJhNWJhYjMzOTg1OGMxM2M5MzBjY2E5NTY4NCJ9LCJtZWV0aW5nX2luZm8iOnsibWVldGluZ19pZCI6IjYwNTg4OTAzODU0ODA5MjEwNTIiLCJtZWV0aW5nX2NvZGUiOiI1MzA4MTI0NTIiLCJzdWJqZWN0IjoibWVkaWEgdGVzdGVyIG1lZXRpbmciLCJjcmVhdG9yX2lkIjoidGVzdGVyMDAwMDZiYTViYWIzMzk4NThjMTNjOTMwY2NhOTU2ODQiLCJob3N0cyI6WyJ0ZXN0ZXIwMDAwNmJhNWJhYjMzOTg1OGMxM2M5MzBjY2E5NTY4NCJdLCJtZWV0aW5nX3R5cGUiOjAsInN0YXJ0X3RpbWUiOiIyMDIwLTEyLTI5IDE3OjQxOjA0IiwiZW5kX3RpbWUiOiIyMDIwLTEyLTI5IDE4OjAxOjA0In19XX0';
+const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
+describe('Tencent Meeting webhook crypto', () => {
+  it('verifies the documented example signature, in constant time, and nothing else', () => {
+    expect(verifySignature(DOC_TOKEN, '1609239040864', '14964161', DOC_DATA, 'b11e507817336a91d7df0c8536ee2aca18bbbae8')).toBe(true);
+    expect(verifySignature(DOC_TOKEN, '1609239040864', '14964162', DOC_DATA, 'b11e507817336a91d7df0c8536ee2aca18bbbae8')).toBe(false);
+    expect(verifySignature(DOC_TOKEN, '1609239040864', '14964161', DOC_DATA, 'b11e')).toBe(false);
+  });
+
+  it('reads the documented example data (plain base64 JSON) and encrypted data with the $key tail', () => {
+    const key = aesKeyOf(AES);
+    const plain = JSON.parse(decodeEvent(key, DOC_DATA).json) as { event: string; payload: { meeting_info: { meeting_id: string } }[] };
+    expect(plain.event).toBe('meeting.created');
+    expect(plain.payload[0]!.meeting_info.meeting_id).toBe('6058890385480921052');
+    const event = meetingEndEvent('6058890385480921052', '530812452');
+    expect(decodeEvent(key, tencentEncrypt(AES, event, 'tail}{"x"'))).toEqual({ json: event, encoding: 'aes' });
+    expect(decodeCheckStr(key, tencentEncrypt(AES, 'hello-check', ''))).toEqual({ text: 'hello-check', encoding: 'aes' });
+  });
+
+  it('refuses what does not decrypt, and bad keys', () => {
+    const key = aesKeyOf(AES);
+    expect(() => aesDecrypt(key, Buffer.alloc(21).toString('base64'))).toThrow(WebhookCryptoError);
+    expect(() => decodeEvent(key, tencentEncrypt(AES, 'not json', ''))).toThrow(WebhookCryptoError);
+    expect(() => aesKeyOf('short')).toThrow();
+    expect(leadingJsonObject('{"a":"}{","b":[1,{"c":2}]}KEYTAIL')).toBe('{"a":"}{","b":[1,{"c":2}]}');
+  });
+
+  it('a malformed EncodingAESKey, or a Feishu report chat without Feishu credentials, fails at start-up', () => {
+    const base = { PORT: '0', TENCENT_MEETING_WEBHOOK_TOKEN: DOC_TOKEN };
+    const core = testCore([]);
+    expect(() => createChannels({ config: loadConfig({ ...base, TENCENT_MEETING_WEBHOOK_AES_KEY: 'x'.repeat(42) }), core })).toThrow(ConfigError);
+    expect(() => createChannels({ config: loadConfig({ ...base, TENCENT_MEETING_WEBHOOK_AES_KEY: AES, TENCENT_MEETING_REPORT_CHAT: 'feishu:oc_1' }), core }))
+      .toThrow(/FEISHU_APP_ID/);
+  });
+});
+
+let clock: ManualClock;
+let fake: FakeTencent;
+let targets: ReportTargets;
+let running: Running | undefined;
+const ROBOT_KEY = 'robot-key-123';
+const MEETING_ID = '6058890385480921052';
+
+beforeEach(async () => {
+  clock = manualClock();
+  fake = await startFakeTencent({ appId: '2000', secretId: 'AKID1', secretKey: 'sk1', now: () => clock.now(), operatorId: 'admin' });
+  targets = await startReportTargets({ robotKey: ROBOT_KEY, feishuAppId: 'cli_1', feishuAppSecret: 'fs_secret' });
+});
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+  await fake.close();
+  await targets.close();
+});
+
+async function start(env: Record<string, string>) {
+  const config = loadConfig({
+    PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', MEETCHECK_LANG: 'en',
+    TENCENT_MEETING_APP_ID: '2000', TENCENT_MEETING_SECRET_ID: 'AKID1', TENCENT_MEETING_SECRET_KEY: 'sk1',
+    TENCENT_MEETING_OPERATOR_ID: 'admin', TENCENT_MEETING_BASE_URL: fake.url,
+    TENCENT_MEETING_WEBHOOK_TOKEN: DOC_TOKEN, TENCENT_MEETING_WEBHOOK_AES_KEY: AES,
+    ...env,
+  });
+  running = await startServer(config, { clock, store: createMemoryStore({ clock }) });
+  return running;
+}
+
+const wecomEnv = { TENCENT_MEETING_REPORT_CHAT: `wecom-webhook:${ROBOT_KEY}`, WECOM_CORP_ID: 'ww1', WECOM_MEETING_SECRET: 's', WECOM_BASE_URL: '' };
+
+async function post(data: string, headers = signedHeaders(DOC_TOKEN, data, clock.now())) {
+  const res = await request(`${running!.url}/tencent/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ data }) });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** Moves the manual clock on while real HTTP runs, until `done()` (or the step budget runs out). */
+async function until(done: () => boolean, steps = 400) {
+  for (let i = 0; i < steps && !done(); i++) {
+    await new Promise((r) => setImmediate(r));
+    if (clock.waiting > 0) await clock.advance(30_000);
+  }
+  expect(done()).toBe(true);
+}
+
+function endedMeeting(withQuality: boolean) {
+  const nowS = Math.floor(clock.now() / 1000);
+  const attendees = manyAttendees(30, nowS - 3600).map((a, i) => (i === 3 ? { ...a, name: '<at id=all></at> **x**' } : a));
+  fake.meetings.push({
+    meetingId: MEETING_ID, code: '530812452', subject: 'Weekly', status: 'MEETING_STATE_ENDED', startTime: nowS - 3600, endTime: nowS - 60,
+    attendees: withQuality ? attendees : attendees.map(({ quality: _q, ...rest }) => rest),
+  });
+}
+
+describe('Tencent Meeting webhook receiver', () => {
+  it('answers the URL check with the decrypted check_str; refuses forged and stale ones', async () => {
+    await start(wecomEnv);
+    const checkStr = tencentEncrypt(AES, 'check-me-123', '');
+    const url = (q: string) => `${running!.url}/tencent/webhook?check_str=${encodeURIComponent(q)}`;
+    const ok = await request(url(checkStr), { headers: signedHeaders(DOC_TOKEN, checkStr, clock.now()) });
+    expect(ok.statusCode).toBe(200);
+    expect(await ok.body.text()).toBe('check-me-123');
+    const forged = await request(url(checkStr), { headers: signedHeaders('x'.repeat(25), checkStr, clock.now()) });
+    expect(forged.statusCode).toBe(401);
+    await forged.body.dump();
+    const stale = await request(url(checkStr), { headers: signedHeaders(DOC_TOKEN, checkStr, clock.now() - 10 * 60_000) });
+    expect(stale.statusCode).toBe(401);
+    await stale.body.dump();
+    const missing = await request(`${running!.url}/tencent/webhook`);
+    expect(missing.statusCode).toBe(400);
+    await missing.body.dump();
+  });
+
+  it('meeting.end: acks first, dedupes repeats, waits for quality data, posts one markdown report to the robot', async () => {
+    wecomEnv.WECOM_BASE_URL = targets.url;
+    endedMeeting(false);
+    await start(wecomEnv);
+    const data = tencentEncrypt(AES, meetingEndEvent(MEETING_ID, '530812452'));
+    const headers = signedHeaders(DOC_TOKEN, data, clock.now());
+    const first = await post(data, headers);
+    expect(first).toEqual({ status: 200, text: 'successfully received callback' });
+    // The ack went out before any vendor call.
+    expect(fake.calls).toHaveLength(0);
+    expect((await post(data, headers)).status).toBe(409);
+    // Tencent sends meeting.end more than once for one meeting: one report.
+    expect((await post(tencentEncrypt(AES, meetingEndEvent(MEETING_ID, '530812452', 'trace-2')))).status).toBe(200);
+    expect((await post('bad', signedHeaders(DOC_TOKEN, 'bad', clock.now()))).status).toBe(400);
+
+    // First try: participants but no quality yet → no post, a retry later.
+    await until(() => fake.calls.some((c) => c.path.endsWith('/participants')));
+    await until(() => running!.core.tasks.size === 1 && clock.waiting > 0 && fake.calls.filter((c) => c.path.endsWith('/quality')).length === 1);
+    expect(targets.wecom).toHaveLength(0);
+    fake.meetings.length = 0;
+    endedMeeting(true);
+    await until(() => targets.wecom.length === 1);
+    await running!.core.tasks.idle();
+    expect(targets.wecom).toHaveLength(1);
+    const md = targets.wecom[0]!.body.markdown!.content!;
+    expect(targets.wecom[0]!.body.msgtype).toBe('markdown');
+    expect(Buffer.byteLength(md, 'utf8')).toBeLessThanOrEqual(4096);
+    expect(md).toContain('Meeting quality: Weekly');
+    expect(md).toContain('30 attendees');
+    expect(md).toContain('＜at id=all＞＜/at＞ ＊＊x＊＊');
+    expect(md).not.toContain('<at');
+    expect(fake.calls.every((c) => c.outcome === 200)).toBe(true);
+  });
+
+  it('posts a Feishu card into the configured chat, stored for that chat so its buttons work there', async () => {
+    endedMeeting(true);
+    await start({ TENCENT_MEETING_REPORT_CHAT: 'feishu:oc_report', FEISHU_APP_ID: 'cli_1', FEISHU_APP_SECRET: 'fs_secret', FEISHU_VERIFICATION_TOKEN: 'v', FEISHU_BASE_URL: targets.url });
+    expect((await post(tencentEncrypt(AES, meetingEndEvent(MEETING_ID, '530812452')))).status).toBe(200);
+    await until(() => targets.feishu.length === 1);
+    const sent = targets.feishu[0]!;
+    expect(sent.query.get('receive_id_type')).toBe('chat_id');
+    expect(sent.body).toMatchObject({ receive_id: 'oc_report', msg_type: 'interactive' });
+    const card = JSON.parse(sent.body.content as string) as { schema?: string };
+    expect(card.schema).toBe('2.0');
+    const reportId = /mc1\|([A-Za-z0-9_-]+)\|/.exec(sent.body.content as string)?.[1];
+    expect(reportId).toBeDefined();
+    const stored = await loadReport(running!.core.store, reportId!);
+    expect(stored?.chat).toEqual({ channel: 'feishu', chatId: 'oc_report' });
+    expect(stored?.report.attendees).toHaveLength(30);
+  });
+
+  it('a vendor error that retrying cannot fix is posted at once as a message', async () => {
+    wecomEnv.WECOM_BASE_URL = targets.url;
+    endedMeeting(true);
+    fake.failures.push({ path: /^\/v1\/meetings\//, status: 403, errorCode: 9042, times: 10 });
+    await start(wecomEnv);
+    await post(tencentEncrypt(AES, meetingEndEvent(MEETING_ID, '530812452')));
+    await until(() => targets.wecom.length === 1);
+    expect(targets.wecom[0]!.body.markdown!.content).toMatch(/permission/);
+  });
+
+  it('shutting down abandons a report still waiting for its data, without waiting it out', async () => {
+    wecomEnv.WECOM_BASE_URL = targets.url;
+    await start(wecomEnv);
+    await post(tencentEncrypt(AES, meetingEndEvent(MEETING_ID, '530812452')));
+    await until(() => clock.waiting > 0);
+    await running!.close();
+    running = undefined;
+    expect(fake.calls).toHaveLength(0);
+  });
+});
