@@ -1,5 +1,5 @@
 import { MeetcheckError } from '../../core/errors.js';
-import { LarkHttpError } from './lark-http.js';
+import { LarkHttpError } from '../../http/lark.js';
 
 /**
  * What to do about one failed Feishu call. Codes: feishu-bot-and-vc-api.md §5 and

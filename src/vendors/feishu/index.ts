@@ -13,7 +13,7 @@ import type { Metrics } from '../../metrics.js';
 import { acquire } from '../../store/rate.js';
 import type { RateLimit, Store } from '../../store/types.js';
 import { BusinessError, classify, DEVICE_NOT_FOUND } from './errors.js';
-import { larkHttp, larkLogger, tokenCache } from './lark-http.js';
+import { createLarkClient } from '../../http/lark.js';
 import { toSample, type QualityItem } from './samples.js';
 import { parseFeishuTime } from './time.js';
 
@@ -100,15 +100,7 @@ export function deviceKind(raw: unknown): DeviceKind {
 
 export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
   const { config, store, clock, log } = deps;
-  const cache = tokenCache();
-  const client = new lark.Client({
-    appId: config.appId,
-    appSecret: config.appSecret,
-    domain: config.baseUrl,
-    cache,
-    logger: larkLogger(log),
-    httpInstance: larkHttp({ metrics: deps.metrics, clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}), ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}) }),
-  });
+  const { client, tokens: cache } = createLarkClient(config, { metrics: deps.metrics, clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}), ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}) }, log);
   const rateKey = (api: Api) => `rate:feishu:${api}:${config.appId}`;
   const resetKey = (api: Api) => `ratelimit-reset:feishu:${api}:${config.appId}`;
 

@@ -6,7 +6,7 @@ import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
 import { acquire } from '../../store/rate.js';
 import type { RateLimit, Store } from '../../store/types.js';
-import { httpJson, withRetry } from '../http.js';
+import { httpJson, withRetry } from '../../http/outbound.js';
 import { RATE_LIMIT_CODES, RATE_LIMIT_RETRY_MS, REPLAY_CODE, TRANSIENT_CODES, readErrorInfo, tencentCodeOf, tencentError } from './errors.js';
 import { buildQuery, signedHeaders } from './sign.js';
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { MeetcheckError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
-import { httpJson, withRetry, type HttpDeps } from '../http.js';
+import { httpJson, withRetry, type HttpDeps } from '../../http/outbound.js';
 
 /**
  * The WeCom server API (qyapi.weixin.qq.com/cgi-bin): an access_token from `gettoken`, cached until

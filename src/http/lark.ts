@@ -1,5 +1,6 @@
+import * as lark from '@larksuiteoapi/node-sdk';
 import type { Cache, HttpInstance, HttpRequestOptions } from '@larksuiteoapi/node-sdk';
-import { httpJson, type HttpDeps } from '../http.js';
+import { httpJson, type HttpDeps } from './outbound.js';
 
 /**
  * The lark SDK's HTTP, routed through our own `httpJson` so every Feishu call has a timeout, shows
@@ -90,4 +91,32 @@ export function tokenCache(): TokenCache {
 export function larkLogger(log: { debug(obj: object, msg: string): void }) {
   const debug = (...msg: unknown[]) => log.debug({ sdk: 'lark' }, msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : 'object')).join(' ').slice(0, 300));
   return { error: debug, warn: debug, info: () => undefined, debug: () => undefined, trace: () => undefined };
+}
+
+/**
+ * The one way we build a lark SDK Client (the Feishu channel's IM, the Feishu VC vendor, the
+ * meeting-end poster): HTTP through httpJson, a token cache of its own that 99991663 can clear, and
+ * the SDK's logging quietened to debug.
+ */
+export function createLarkClient(
+  app: { appId: string; appSecret: string; baseUrl: string },
+  http: HttpDeps,
+  log: { debug(obj: object, msg: string): void },
+): { client: lark.Client; tokens: TokenCache } {
+  const tokens = tokenCache();
+  const client = new lark.Client({
+    appId: app.appId,
+    appSecret: app.appSecret,
+    domain: app.baseUrl,
+    cache: tokens,
+    logger: larkLogger(log),
+    httpInstance: larkHttp(http),
+  });
+  return { client, tokens };
+}
+
+/** Feishu's business code on a failed call, whether it came as an HTTP error or in a 200 body. */
+export function larkCode(err: unknown): number | undefined {
+  const body = err instanceof LarkHttpError ? (err.body as { code?: unknown } | undefined) : undefined;
+  return typeof body?.code === 'number' ? body.code : undefined;
 }
