@@ -38,7 +38,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   switch (cmd) {
     case 'serve':
     case undefined:
-      return serve(config);
+      return serve(config, err);
     case 'quality':
       return quality(config, rest, out, err);
     case 'help':
@@ -52,9 +52,24 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
 }
 
-async function serve(config: Config): Promise<number> {
+async function serve(config: Config, err: NodeJS.WritableStream): Promise<number> {
   const log = createLogger(config.logLevel);
-  const running = await startServer(config, { log });
+  let running;
+  try {
+    running = await startServer(config, { log });
+  } catch (e) {
+    // What a person can fix (an unreachable REDIS_URL, a port in use) gets one line, not a stack.
+    if (e instanceof ConfigError) {
+      err.write(`meetcheck: configuration error: ${e.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    const code = (e as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      err.write(`meetcheck: cannot listen on ${config.host}:${config.port} (${code}); set PORT or HOST\n`);
+      return 78;
+    }
+    throw e;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down: finishing replies in flight');

@@ -2,7 +2,8 @@ import type { FeishuConfig } from '../../config.js';
 import { loadStoredFor, openPage } from '../../core/actions.js';
 import type { MeetingRef } from '../../core/command.js';
 import { parseCommand } from '../../core/command.js';
-import { asMeetcheckError } from '../../core/errors.js';
+import { MeetcheckError, asMeetcheckError } from '../../core/errors.js';
+import { StoreUnavailableError } from '../../store/types.js';
 import { t } from '../../core/i18n.js';
 import { describeError, describeParseError } from '../../core/messages.js';
 import { viewPage, type Filter } from '../../core/paging.js';
@@ -104,14 +105,21 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     await patcher.flush();
   }
 
-  async function answer(msg: NonNullable<ReturnType<typeof parseMessage>>): Promise<void> {
-    if (msg.chatType === 'group') {
-      // Only an @mention of this bot is a command (§3.1); without the bot's id, any mention is.
-      const bot = await im.botOpenId();
-      if (msg.mentionedOpenIds.length === 0 || (bot && !msg.mentionedOpenIds.includes(bot))) return;
-    }
-    // One reply per command message even if two replicas both get past the dedupe (§2.3 b).
-    const uuid = `q:${msg.messageId}`.slice(0, 50);
+  type Message = NonNullable<ReturnType<typeof parseMessage>>;
+
+  /** In a group only an @mention of this bot is a command (§3.1); without the bot's id, any mention is. */
+  async function addressedToBot(msg: Message): Promise<boolean> {
+    if (msg.chatType !== 'group') return true;
+    const bot = await im.botOpenId();
+    return msg.mentionedOpenIds.length > 0 && (!bot || msg.mentionedOpenIds.includes(bot));
+  }
+
+  /** One reply per command message even if two replicas both get past the dedupe (§2.3 b). */
+  const replyUuid = (messageId: string) => `q:${messageId}`.slice(0, 50);
+
+  async function answer(msg: Message): Promise<void> {
+    if (!(await addressedToBot(msg))) return;
+    const uuid = replyUuid(msg.messageId);
     const parsed = parseCommand(msg.text);
     if (!parsed.ok) {
       await im.reply(msg.messageId, renderFeishuMessage(lang, describeParseError(lang, parsed.error)), uuid);
@@ -151,7 +159,20 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         return;
       }
       // Feishu delivers at least once and re-sends after 3 s (§2.3); the store makes every replica agree.
-      if (!(await store.setIfAbsent(`dedupe:feishu:${msg.messageId}`, '1', DEDUPE_TTL_MS))) {
+      let first: boolean;
+      try {
+        first = await store.setIfAbsent(`dedupe:feishu:${msg.messageId}`, '1', DEDUPE_TTL_MS);
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        // Redis lost: tell the person at once (issue 6). The reply's uuid (the same as a real
+        // answer's) lets Feishu post it once even if a re-send reaches another replica.
+        log.warn({ messageId: msg.messageId }, 'store unavailable: answered "temporarily unavailable"');
+        void core.tasks.run('feishu unavailable', async () => {
+          if (await addressedToBot(msg)) await im.reply(msg.messageId, renderFeishuMessage(lang, describeError(lang, new MeetcheckError('store_unavailable'))), replyUuid(msg.messageId));
+        });
+        return;
+      }
+      if (!first) {
         log.debug({ messageId: msg.messageId }, 'dropped a duplicate Feishu message');
         return;
       }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { StoreUnavailableError } from '../../store/types.js';
 import { decodeAction, openPage, type CardAction } from '../../core/actions.js';
 import { parseCommand, type Command } from '../../core/command.js';
 import { MeetcheckError, asMeetcheckError, type ErrorCode } from '../../core/errors.js';
@@ -323,18 +324,42 @@ export function createBot(deps: BotDeps): Bot {
     return showPage(taskId, now, 0, filter);
   }
 
+  /**
+   * The store is down (Redis lost): say so in the reply itself, which needs no stored state, so
+   * the person hears "temporarily unavailable" instead of silence (issue 6). Nothing is queued.
+   */
+  function unavailable(msg: Inbound): Record<string, unknown> | undefined {
+    const m = describeError(lang, new MeetcheckError('store_unavailable'));
+    switch (msg.kind) {
+      case 'text':
+        return { msgtype: 'stream', stream: { id: newStreamId(), finish: true, content: messageMarkdown(m) } };
+      case 'stream':
+        return { msgtype: 'stream', stream: { id: msg.streamId, finish: true, content: messageMarkdown(m) } };
+      case 'card':
+        return { response_type: 'update_template_card', template_card: renderWecomMessage(lang, m, msg.taskId) };
+      default:
+        return undefined;
+    }
+  }
+
   return {
     async handle(msg) {
-      switch (msg.kind) {
-        case 'text':
-          return onText(msg);
-        case 'stream':
-          return onStream(msg);
-        case 'card':
-          return onCard(msg);
-        default:
-          core.log.debug({ reason: msg.reason }, 'wecom callback ignored');
-          return undefined;
+      try {
+        switch (msg.kind) {
+          case 'text':
+            return await onText(msg);
+          case 'stream':
+            return await onStream(msg);
+          case 'card':
+            return await onCard(msg);
+          default:
+            core.log.debug({ reason: msg.reason }, 'wecom callback ignored');
+            return undefined;
+        }
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        core.log.warn({ kind: msg.kind }, 'store unavailable: answered "temporarily unavailable"');
+        return unavailable(msg);
       }
     },
   };
