@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { atWindow, type AtTime } from '../../core/command.js';
 import { MeetcheckError, asMeetcheckError } from '../../core/errors.js';
 import { formatTime, t, type Lang } from '../../core/i18n.js';
@@ -342,5 +343,9 @@ function partialReason(ctx: Ctx, why: MeetcheckError | 'deadline', loaded: numbe
 }
 
 function linked(call: CallOptions, stop: AbortSignal): CallOptions {
-  return { ...call, signal: call.signal ? AbortSignal.any([call.signal, stop]) : stop };
+  const signal = call.signal ? AbortSignal.any([call.signal, stop]) : stop;
+  // Up to PAGE_PARALLEL requests (and their back-off sleeps) listen on this one signal at once:
+  // that is the design, not a leak, so lift Node's default warning threshold of 10 for it.
+  setMaxListeners(PAGE_PARALLEL * 2 + 10, signal);
+  return { ...call, signal };
 }
