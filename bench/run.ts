@@ -1,5 +1,7 @@
 import { markdownRows, printResult, type BenchResult } from './lib.js';
 import { benchCallbackAck } from './callback.js';
+import { benchWecomCallbackAck } from './callback-wecom.js';
+import { benchLargeMeetings } from './large.js';
 import { benchMemory } from './memory.js';
 import { benchPageFlip } from './pageflip.js';
 
@@ -10,6 +12,8 @@ import { benchPageFlip } from './pageflip.js';
  */
 const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   callback: () => benchCallbackAck(),
+  'callback-wecom': () => benchWecomCallbackAck(),
+  large: () => benchLargeMeetings(),
   pageflip: () => benchPageFlip(),
   memory: () => benchMemory(),
 };
