@@ -168,9 +168,18 @@ export function errorText(lang: Lang, code: ErrorCode, params: Record<string, st
 
 /** Formats unix seconds as local wall time in the bot's zone (Asia/Shanghai for these vendors). */
 export function formatTime(unixSeconds: number, timeZone = 'Asia/Shanghai'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
-  }).formatToParts(new Date(unixSeconds * 1000));
+  const parts = formatter(timeZone).formatToParts(new Date(unixSeconds * 1000));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour') === '24' ? '00' : get('hour')}:${get('minute')}`;
+}
+
+/** Building an Intl.DateTimeFormat costs far more than using one (it was the top item in the ack profile). */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+    formatters.set(timeZone, f);
+  }
+  return f;
 }

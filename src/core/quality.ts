@@ -178,7 +178,7 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
 
 async function storeFor(deps: CoreDeps, ctx: RequestContext, text: QualityCommandText, report: MeetingReport): Promise<StoredReport> {
   const chat: ChatRef = { channel: ctx.channel, chatId: ctx.chatId };
-  const stored: StoredReport = { id: newReportId(), createdAt: deps.clock.now(), chat, lang: deps.settings.lang, command: text, report: structuredClone(report) };
+  const stored: StoredReport = { id: newReportId(), createdAt: deps.clock.now(), chat, lang: deps.settings.lang, command: text, report };
   await saveReport(deps.store, stored);
   return stored;
 }
