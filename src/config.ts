@@ -71,9 +71,9 @@ export class ConfigError extends Error {
 }
 
 /** WeCom's own limit: a template_card's horizontal_content_list holds at most 6 rows (wecom-bot-and-meeting-api.md §3). */
-export const WECOM_MAX_PAGE_SIZE = 6;
+export const MAX_PAGE_SIZE_WECOM = 6;
 /** Feishu cards must stay under 200 elements and 30 KB (feishu-bot-and-vc-api.md §4.1); 20 rows fit both. */
-export const FEISHU_MAX_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE_FEISHU = 20;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -98,8 +98,8 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = oneOf(get('LOG_LEVEL') ?? 'info', 'LOG_LEVEL', LOG_LEVELS);
   const lang = oneOf(get('MEETCHECK_LANG') ?? 'zh', 'MEETCHECK_LANG', ['zh', 'en']) as Lang;
   const sizeRaw = get('MEETCHECK_PAGE_SIZE');
-  const size = sizeRaw === undefined ? undefined : int(sizeRaw, 'MEETCHECK_PAGE_SIZE', 1, FEISHU_MAX_PAGE_SIZE);
-  const pageSize = { feishu: size ?? 10, wecom: Math.min(size ?? WECOM_MAX_PAGE_SIZE, WECOM_MAX_PAGE_SIZE) };
+  const size = sizeRaw === undefined ? undefined : int(sizeRaw, 'MEETCHECK_PAGE_SIZE', 1, MAX_PAGE_SIZE_FEISHU);
+  const pageSize = { feishu: size ?? 10, wecom: Math.min(size ?? MAX_PAGE_SIZE_WECOM, MAX_PAGE_SIZE_WECOM) };
   const allowedChats = list(get('MEETCHECK_ALLOWED_CHATS'));
   const admins = list(get('MEETCHECK_ADMINS'));
   const dv = get('MEETCHECK_DEFAULT_VENDOR');

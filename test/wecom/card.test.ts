@@ -4,7 +4,7 @@ import { describeError } from '../../src/core/messages.js';
 import { MeetcheckError } from '../../src/core/errors.js';
 import { viewPage } from '../../src/core/paging.js';
 import type { StoredReport } from '../../src/core/report.js';
-import { HELP_KEY, WECOM_LIMITS, clip, escapeMarkdown, renderWecomCard, renderWecomMessage } from '../../src/channels/wecom/card.js';
+import { HELP_KEY, LIMITS_WECOM, clip, escapeMarkdown, renderWecomCard, renderWecomMessage } from '../../src/channels/wecom/card.js';
 import { attendee, report } from '../helpers/core.js';
 
 type Card = {

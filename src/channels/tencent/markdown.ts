@@ -9,7 +9,7 @@ import type { PageView } from '../../core/paging.js';
  * at most 4096 bytes of UTF-8). The robot cannot take clicks, so the message carries the worst
  * attendees that fit and says how many more there are.
  */
-export const WECOM_MARKDOWN_MAX_BYTES = 4096;
+export const MARKDOWN_MAX_BYTES_WECOM = 4096;
 
 /**
  * Vendor text (names, subjects, problems) must show as written and never format or mention:
@@ -60,13 +60,13 @@ export function renderWecomMarkdown(view: PageView): string {
     const line = `\n${row(lang, a)}`;
     // Keep room for the "+N" line that says how many did not fit.
     const reserve = more > 0 ? bytes(`\n… (+${more})`) : 0;
-    if (bytes(text) + bytes(line) + reserve > WECOM_MARKDOWN_MAX_BYTES) break;
+    if (bytes(text) + bytes(line) + reserve > MARKDOWN_MAX_BYTES_WECOM) break;
     text += line;
     shown++;
   }
   const left = view.matching - shown;
   if (left > 0) text += `\n… (+${left})`;
-  return fitBytes(text, WECOM_MARKDOWN_MAX_BYTES);
+  return fitBytes(text, MARKDOWN_MAX_BYTES_WECOM);
 }
 
 /** Cuts at a character boundary so the UTF-8 stays whole. */
@@ -85,5 +85,5 @@ function fitBytes(text: string, max: number): string {
 export function renderWecomMarkdownMessage(msg: ErrorMessage | { title: string; text: string }): string {
   const lines = [`**${escapeWecomMarkdown(clip(msg.title, 60))}**`, escapeWecomMarkdown(clip(msg.text, 1000))];
   if ('detail' in msg && msg.detail) lines.push(`<font color="comment">${escapeWecomMarkdown(clip(msg.detail, 300))}</font>`);
-  return fitBytes(lines.join('\n'), WECOM_MARKDOWN_MAX_BYTES);
+  return fitBytes(lines.join('\n'), MARKDOWN_MAX_BYTES_WECOM);
 }

@@ -66,7 +66,7 @@ function wecomPoster(deps: PosterDeps, key: string): ReportPoster {
 }
 
 /** Feishu codes worth another try: 99991663 stale token (im.ts has dropped it), 230020 send rate limit, 99991400 app rate limit. */
-const FEISHU_RETRYABLE = new Set([99991663, 230020, 99991400]);
+const RETRYABLE_FEISHU = new Set([99991663, 230020, 99991400]);
 
 function feishuPoster(deps: PosterDeps, config: FeishuConfig, chatId: string): ReportPoster {
   const im = createIm({ config, clock: deps.clock, log: deps.log, metrics: deps.metrics, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) });
@@ -80,7 +80,7 @@ function feishuPoster(deps: PosterDeps, config: FeishuConfig, chatId: string): R
         await im.send(chatId, content, uuid);
       } catch (err) {
         if (!(err instanceof ImError)) throw err;
-        const retryable = err.status >= 500 || err.status === 429 || (err.code !== undefined && FEISHU_RETRYABLE.has(err.code));
+        const retryable = err.status >= 500 || err.status === 429 || (err.code !== undefined && RETRYABLE_FEISHU.has(err.code));
         throw new PostError(`feishu: ${err.message.slice(0, 120)}`, retryable);
       }
     },

@@ -14,7 +14,7 @@ import type { PageView } from '../../core/paging.js';
  */
 
 /** wecom-bot-and-meeting-api.md §3 "Limits" (101032). */
-export const WECOM_LIMITS = {
+export const LIMITS_WECOM = {
   title: 26,
   titleDesc: 30,
   subTitle: 112,
@@ -70,13 +70,13 @@ export function renderWecomCard(view: PageView, taskId: string): Record<string, 
   }
 
   return fill(templates.report, {
-    source: clip(health, WECOM_LIMITS.sourceDesc),
+    source: clip(health, LIMITS_WECOM.sourceDesc),
     // desc_color: 0 grey, 1 black, 2 red, 3 green (§3 "Limits", source.desc).
     source_color: report.health === 2 ? 2 : report.health === 1 ? 3 : 0,
-    title: clip(title, WECOM_LIMITS.title),
-    desc: clip(desc, WECOM_LIMITS.titleDesc),
-    summary: clip(lines.join('\n'), WECOM_LIMITS.subTitle),
-    rows: view.rows.slice(0, WECOM_LIMITS.rows).map((a) => ({ keyname: clip(clean(a.name) || '?', WECOM_LIMITS.keyname), value: clip(rowValue(a, lang), WECOM_LIMITS.value) })),
+    title: clip(title, LIMITS_WECOM.title),
+    desc: clip(desc, LIMITS_WECOM.titleDesc),
+    summary: clip(lines.join('\n'), LIMITS_WECOM.subTitle),
+    rows: view.rows.slice(0, LIMITS_WECOM.rows).map((a) => ({ keyname: clip(clean(a.name) || '?', LIMITS_WECOM.keyname), value: clip(rowValue(a, lang), LIMITS_WECOM.value) })),
     buttons: reportButtons(view).map(buttonJson),
     task_id: safeTaskId(taskId),
   }) as Record<string, unknown>;
@@ -87,10 +87,10 @@ export function renderWecomMessage(lang: Lang, msg: ErrorMessage | { title: stri
   const detail = 'detail' in msg && msg.detail ? clean(msg.detail) : undefined;
   const list = buttons && buttons.length ? buttons : [{ text: helpLabel(lang), key: HELP_KEY, style: 2 as const }];
   return fill(templates.message, {
-    title: clip(clean(msg.title), WECOM_LIMITS.title),
-    text: clip(clean(msg.text, true), WECOM_LIMITS.subTitle),
-    rows: detail ? [{ keyname: clip(lang === 'en' ? 'Vendor' : '厂商返回', WECOM_LIMITS.keyname), value: clip(detail.replace(/^[^:：]*[:：]\s*/, ''), WECOM_LIMITS.value) }] : [],
-    buttons: uniqueButtons(list).slice(0, WECOM_LIMITS.buttons).map(buttonJson),
+    title: clip(clean(msg.title), LIMITS_WECOM.title),
+    text: clip(clean(msg.text, true), LIMITS_WECOM.subTitle),
+    rows: detail ? [{ keyname: clip(lang === 'en' ? 'Vendor' : '厂商返回', LIMITS_WECOM.keyname), value: clip(detail.replace(/^[^:：]*[:：]\s*/, ''), LIMITS_WECOM.value) }] : [],
+    buttons: uniqueButtons(list).slice(0, LIMITS_WECOM.buttons).map(buttonJson),
     task_id: safeTaskId(taskId),
   }) as Record<string, unknown>;
 }
@@ -139,7 +139,7 @@ const LEVEL_SHORT: Record<Lang, Record<Level, string>> = {
 };
 
 function buttonJson(b: WecomButton): Json {
-  return { text: clip(b.text, WECOM_LIMITS.buttonText), style: b.style ?? 1, key: clipBytes(b.key, WECOM_LIMITS.buttonKeyBytes) };
+  return { text: clip(b.text, LIMITS_WECOM.buttonText), style: b.style ?? 1, key: clipBytes(b.key, LIMITS_WECOM.buttonKeyBytes) };
 }
 
 /** Duplicate keys are rejected with 42039 (§3 "Limits", button key). */
@@ -150,7 +150,7 @@ function uniqueButtons(list: WecomButton[]): WecomButton[] {
 
 /** task_id: `[0-9A-Za-z_\-@]`, ≤128 bytes (§3 "Limits"). */
 export function safeTaskId(id: string): string {
-  return id.replace(/[^0-9A-Za-z_\-@]/g, '_').slice(0, WECOM_LIMITS.taskIdBytes) || 'mc';
+  return id.replace(/[^0-9A-Za-z_\-@]/g, '_').slice(0, LIMITS_WECOM.taskIdBytes) || 'mc';
 }
 
 /**

@@ -32,7 +32,7 @@ export interface WsClient {
   readonly connected: boolean;
 }
 
-export const WECOM_WS_URL = 'wss://openws.work.weixin.qq.com';
+export const WS_URL_WECOM = 'wss://openws.work.weixin.qq.com';
 const MAX_RECONNECT_MS = 5 * 60_000;
 /** Inbound frames are callbacks of a few KB. */
 const MAX_FRAME_BYTES = 256 * 1024;
@@ -50,7 +50,7 @@ interface Frame {
 export function createWsClient(opts: WsClientOptions): WsClient {
   const { core } = opts;
   const log = core.log;
-  const url = opts.url ?? WECOM_WS_URL;
+  const url = opts.url ?? WS_URL_WECOM;
   const heartbeatMs = opts.heartbeatMs ?? 30_000;
   const baseDelay = opts.reconnectMs ?? 1_000;
   let socket: WebSocket | undefined;

@@ -197,21 +197,21 @@
   // ---------------------------------------------------------------- Feishu card JSON 2.0
 
   /** Header `template` values (feishu-bot-and-vc-api.md §4.1). */
-  const FEISHU_TEMPLATES = new Set(['blue', 'wathet', 'turquoise', 'green', 'yellow', 'orange', 'red', 'carmine', 'violet', 'purple', 'indigo', 'grey', 'default']);
-  const FEISHU_COLORS = {
+  const TEMPLATES_FEISHU = new Set(['blue', 'wathet', 'turquoise', 'green', 'yellow', 'orange', 'red', 'carmine', 'violet', 'purple', 'indigo', 'grey', 'default']);
+  const COLORS_FEISHU = {
     red: 'red', green: 'green', grey: 'grey', gray: 'grey', blue: 'blue', wathet: 'blue', turquoise: 'green',
     orange: 'orange', yellow: 'orange', carmine: 'red', violet: 'purple', purple: 'purple', indigo: 'blue',
     'red-500': 'red', 'green-500': 'green', 'grey-600': 'grey', 'orange-500': 'orange', 'blue-500': 'blue',
   };
   /** Button `type` values (§4.1). */
-  const FEISHU_BUTTON_TYPES = new Set(['default', 'primary', 'danger', 'text', 'primary_text', 'danger_text', 'primary_filled', 'danger_filled', 'laser']);
+  const BUTTON_TYPES_FEISHU = new Set(['default', 'primary', 'danger', 'text', 'primary_text', 'danger_text', 'primary_filled', 'danger_filled', 'laser']);
 
   /** A Feishu text object: {tag:'plain_text'|'lark_md', content}. */
   function feishuText(t) {
     if (!t) return document.createDocumentFragment();
     if (typeof t === 'string') return document.createTextNode(t);
     const content = str(t.content);
-    if (t.tag === 'lark_md' || t.tag === 'markdown') return markdown(content, FEISHU_COLORS);
+    if (t.tag === 'lark_md' || t.tag === 'markdown') return markdown(content, COLORS_FEISHU);
     return document.createTextNode(content);
   }
 
@@ -232,7 +232,7 @@
     const root = el('article', 'fs-card');
     const header = card.header;
     if (header) {
-      const template = FEISHU_TEMPLATES.has(header.template) ? header.template : 'default';
+      const template = TEMPLATES_FEISHU.has(header.template) ? header.template : 'default';
       const h = el('header', `fs-header fs-t-${template}`);
       h.dataset.template = template;
       const title = el('h3', 'fs-title');
@@ -245,7 +245,7 @@
       }
       if (Array.isArray(header.text_tag_list)) {
         const tags = el('p', 'fs-tags');
-        for (const tag of header.text_tag_list) tags.append(el('span', `fs-tag fs-tag-${FEISHU_TEMPLATES.has(tag.color) ? tag.color : 'default'}`, feishuPlain(tag.text)));
+        for (const tag of header.text_tag_list) tags.append(el('span', `fs-tag fs-tag-${TEMPLATES_FEISHU.has(tag.color) ? tag.color : 'default'}`, feishuPlain(tag.text)));
         h.append(tags);
       }
       root.append(h);
@@ -264,7 +264,7 @@
       case 'markdown': {
         const d = el('div', `fs-md fs-align-${e.text_align === 'center' || e.text_align === 'right' ? e.text_align : 'left'}`);
         if (e.text_size === 'notation' || e.text_size === 'small') d.classList.add('fs-small');
-        d.append(markdown(str(e.content), FEISHU_COLORS));
+        d.append(markdown(str(e.content), COLORS_FEISHU));
         return d;
       }
       case 'plain_text':
@@ -320,7 +320,7 @@
         return d;
       }
       case 'button': {
-        const type = FEISHU_BUTTON_TYPES.has(e.type) ? e.type : 'default';
+        const type = BUTTON_TYPES_FEISHU.has(e.type) ? e.type : 'default';
         const b = el('button', `fs-btn fs-btn-${type}`);
         b.type = 'button';
         b.append(document.createTextNode(feishuPlain(e.text)));
@@ -349,7 +349,7 @@
           for (const c of cols) {
             const td = el('td');
             const v = r[c.name];
-            if (c.data_type === 'lark_md' || c.data_type === 'markdown') td.append(markdown(str(v), FEISHU_COLORS));
+            if (c.data_type === 'lark_md' || c.data_type === 'markdown') td.append(markdown(str(v), COLORS_FEISHU));
             else if (Array.isArray(v)) td.textContent = v.map((o) => (o && typeof o === 'object' ? str(o.text) : str(o))).join(', ');
             else td.textContent = str(v);
             tr.append(td);
@@ -385,9 +385,9 @@
   // ---------------------------------------------------------------- WeCom template_card (wecom-bot-and-meeting-api.md §3)
 
   /** WeCom markdown colours: info green, comment grey, warning orange. */
-  const WECOM_COLORS = { info: 'green', comment: 'grey', warning: 'orange' };
+  const COLORS_WECOM = { info: 'green', comment: 'grey', warning: 'orange' };
   /** source.desc_color: 0 grey, 1 black, 2 red, 3 green (§3 Limits). */
-  const WECOM_DESC_COLORS = ['grey', 'black', 'red', 'green'];
+  const DESC_COLORS_WECOM = ['grey', 'black', 'red', 'green'];
 
   /** A WeCom reply: a template_card, or a message wrapping one, a markdown message or a stream. */
   function renderWecom(obj, onAction) {
@@ -407,21 +407,21 @@
 
   function renderWecomText(text, isMarkdown) {
     const d = el('div', 'wc-text');
-    if (isMarkdown) d.append(markdown(text, WECOM_COLORS));
+    if (isMarkdown) d.append(markdown(text, COLORS_WECOM));
     else d.textContent = text;
     return d;
   }
 
   function renderWecomStream(text) {
     const d = el('div', 'wc-text wc-stream');
-    d.append(el('span', 'wc-stream-tag', L.stream), markdown(text, WECOM_COLORS));
+    d.append(el('span', 'wc-stream-tag', L.stream), markdown(text, COLORS_WECOM));
     return d;
   }
 
   function renderTemplateCard(tc, onAction) {
     const root = el('article', `wc-card wc-${str(tc.card_type) || 'unknown'}`);
     if (tc.source) {
-      const s = el('p', `wc-source wc-c-${WECOM_DESC_COLORS[Number(tc.source.desc_color) || 0] || 'grey'}`, str(tc.source.desc));
+      const s = el('p', `wc-source wc-c-${DESC_COLORS_WECOM[Number(tc.source.desc_color) || 0] || 'grey'}`, str(tc.source.desc));
       root.append(s);
     }
     if (tc.main_title) {
