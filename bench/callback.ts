@@ -7,7 +7,7 @@ import { silentLogger } from '../src/log.js';
 import { startServer } from '../src/main.js';
 import { startFakeFeishu } from '../test/fakes/feishu.js';
 import { APP_ID, APP_SECRET, ENCRYPT_KEY, TOKEN, encrypt, messageEvent, signHeaders } from '../test/feishu/helpers.js';
-import { load, summarize, type BenchResult } from './lib.js';
+import { ackRow, load, type BenchResult } from './lib.js';
 
 const CONCURRENCY = 50;
 const REQUESTS = 3000;
@@ -57,37 +57,18 @@ export async function benchCallbackAck(): Promise<BenchResult[]> {
     // The floor again, last: the faster of its two runs is the one we compare against (conservative).
     const f2 = await send(floor.url, bodies('floor2'));
     if (f2.perSecond > f.perSecond) Object.assign(f, f2);
-    const fs = summarize(f.latencies);
-    const os = summarize(o.latencies);
-    const ds = summarize(d.latencies);
-    const ratio = o.perSecond / f.perSecond;
-    const dupRatio = d.perSecond / f.perSecond;
-    return [{
-      bench: 'callback ack, Feishu (signed + encrypted event)',
-      setup: `${REQUESTS} im.message.receive_v1 "/help" events, ${CONCURRENCY} concurrent senders, loopback; ours = full app (verify, decrypt, dedupe, ack, reply in background to a fake Feishu)`,
-      ratio: { value: ratio, meaning: 'our throughput ÷ bare node:http verify + decrypt', target: '≥ 0.70, p99 ≪ 3 s', pass: ratio >= 0.7 && os.p99 < 1000 && o.failures === 0 },
-      figures: [
-        { name: 'ours', value: o.perSecond, unit: 'req/s' },
-        { name: 'floor', value: f.perSecond, unit: 'req/s' },
-        { name: 'ours p50', value: os.p50, unit: 'ms' },
-        { name: 'ours p99', value: os.p99, unit: 'ms' },
-        { name: 'floor p50', value: fs.p50, unit: 'ms' },
-        { name: 'floor p99', value: fs.p99, unit: 'ms' },
-        { name: 'failed requests', value: o.failures + f.failures, unit: 'count' },
-        { name: 'replies sent (incl. warm-up)', value: fake.replies.length, unit: 'count' },
-      ],
-      notes: ['sender, fake Feishu (receiving the replies), floor and bot share one process and its CPUs'],
-    }, {
-      bench: 'callback ack, Feishu, ack path only (re-sent duplicates)',
-      setup: `${REQUESTS} re-deliveries of one message (fresh signature each), ${CONCURRENCY} concurrent senders: verify, decrypt, dedupe, ack; no background work`,
-      ratio: { value: dupRatio, meaning: 'our throughput ÷ bare node:http verify + decrypt', target: '≥ 0.70, p99 ≪ 3 s', pass: dupRatio >= 0.7 && ds.p99 < 1000 && d.failures === 0 },
-      figures: [
-        { name: 'ours', value: d.perSecond, unit: 'req/s' },
-        { name: 'ours p50', value: ds.p50, unit: 'ms' },
-        { name: 'ours p99', value: ds.p99, unit: 'ms' },
-        { name: 'failed requests', value: d.failures, unit: 'count' },
-      ],
-    }];
+    return [
+      ackRow('callback ack, Feishu (signed + encrypted event)',
+        `${REQUESTS} im.message.receive_v1 "/help" events, ${CONCURRENCY} concurrent senders, loopback; ours = full app (verify, decrypt, dedupe, ack, reply in background to a fake Feishu)`,
+        o, f.perSecond, {
+          floor: f,
+          extra: [{ name: 'replies sent (incl. warm-up)', value: fake.replies.length, unit: 'count' }],
+          notes: ['sender, fake Feishu (receiving the replies), floor and bot share one process and its CPUs'],
+        }),
+      ackRow('callback ack, Feishu, ack path only (re-sent duplicates)',
+        `${REQUESTS} re-deliveries of one message (fresh signature each), ${CONCURRENCY} concurrent senders: verify, decrypt, dedupe, ack; no background work`,
+        d, f.perSecond),
+    ];
   } finally {
     await agent.close();
     await bot.close();

@@ -91,3 +91,34 @@ export function markdownRows(results: BenchResult[]): string {
   }
   return rows.join('\n');
 }
+
+type LoadRun = Awaited<ReturnType<typeof load>>;
+
+/**
+ * One callback-ack row: our throughput against the bare verify + decrypt floor, the issue's target
+ * (≥ 0.70 of the floor, p99 far below the platforms' 3 s, no failures), and the latency figures.
+ * With `floor` given, the floor's own figures are printed too.
+ */
+export function ackRow(bench: string, setup: string, ours: LoadRun, floorPerSecond: number, opts: { floor?: LoadRun; extra?: Figure[]; notes?: string[] } = {}): BenchResult {
+  const os = summarize(ours.latencies);
+  const ratio = ours.perSecond / floorPerSecond;
+  const floorFigures: Figure[] = [];
+  if (opts.floor) {
+    const fs = summarize(opts.floor.latencies);
+    floorFigures.push({ name: 'floor', value: opts.floor.perSecond, unit: 'req/s' }, { name: 'floor p50', value: fs.p50, unit: 'ms' }, { name: 'floor p99', value: fs.p99, unit: 'ms' });
+  }
+  return {
+    bench,
+    setup,
+    ratio: { value: ratio, meaning: 'our throughput ÷ bare node:http verify + decrypt', target: '≥ 0.70, p99 ≪ 3 s', pass: ratio >= 0.7 && os.p99 < 1000 && ours.failures === 0 },
+    figures: [
+      { name: 'ours', value: ours.perSecond, unit: 'req/s' },
+      ...floorFigures,
+      { name: 'ours p50', value: os.p50, unit: 'ms' },
+      { name: 'ours p99', value: os.p99, unit: 'ms' },
+      { name: 'failed requests', value: ours.failures + (opts.floor?.failures ?? 0), unit: 'count' },
+      ...(opts.extra ?? []),
+    ],
+    ...(opts.notes ? { notes: opts.notes } : {}),
+  };
+}

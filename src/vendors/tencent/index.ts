@@ -162,26 +162,18 @@ async function endedReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
   const nowS = Math.floor(ctx.nowMs() / 1000);
   const oldest = nowS - QUALITY_WINDOW_S;
   if (target.startTime !== undefined && target.startTime < oldest) throw new MeetcheckError('meeting_too_old', undefined, { vendor: 'tencent' });
-  const stop = new AbortController();
-  const call = linked(ctx.call, stop.signal);
   const partial: string[] = [];
-  const qualityTask = allQualityPages(ctx, target, Math.max((target.startTime ?? oldest) - EARLY_JOIN_SLACK_S, oldest + 60), call, partial)
-    .catch((err: unknown) => {
-      const e = asMeetcheckError(err);
-      // No add-on, or an operator who may not read health: list the participants anyway (§3.4).
-      if (e.code === 'no_permission' || e.code === 'quality_addon_missing') return undefined;
-      throw err;
-    });
-  const participantsTask = allParticipants(ctx, target, call, partial);
-  let quality: QualityPage[] | undefined;
-  let participants: ParticipantRow[];
-  try {
-    [quality, participants] = await Promise.all([qualityTask, participantsTask]);
-  } catch (err) {
-    stop.abort();
-    await Promise.allSettled([qualityTask, participantsTask]);
-    throw err;
-  }
+  const [quality, participants] = await sideBySide(
+    ctx.call,
+    (call) => allQualityPages(ctx, target, Math.max((target.startTime ?? oldest) - EARLY_JOIN_SLACK_S, oldest + 60), call, partial)
+      .catch((err: unknown): undefined => {
+        const e = asMeetcheckError(err);
+        // No add-on, or an operator who may not read health: list the participants anyway (§3.4).
+        if (e.code === 'no_permission' || e.code === 'quality_addon_missing') return undefined;
+        throw err;
+      }),
+    (call) => allParticipants(ctx, target, call, partial),
+  );
   const rows: QualityRow[] | undefined = quality?.flatMap((p) => p.rows);
   const attendees = joinQuality(rows, participants);
   const first = quality?.[0];
@@ -267,15 +259,13 @@ async function allParticipants(ctx: Ctx, target: Target, call: CallOptions, part
 // ---- meetings in progress: /qos + /participants ----------------------------------------------
 
 async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
-  const stop = new AbortController();
-  const call = linked(ctx.call, stop.signal);
-  const qosCall: CallOptions = { ...call, budget: { key: `rate:tencent:qos:${target.meeting.meetingId}`, rate: QOS_RATE } };
   const partial: string[] = [];
-  const page = async (n: number) =>
-    parseQosPage(await ctx.api.get('meeting_qos', `/v1/meetings/${target.meeting.meetingId}/qos`, {
-      operator_id: ctx.operatorId, operator_id_type: 1, page: n, page_size: QOS_PAGE_SIZE,
-    }, qosCall));
-  const qosTask = (async () => {
+  const allQos = async (call: CallOptions): Promise<QosRow[]> => {
+    const qosCall: CallOptions = { ...call, budget: { key: `rate:tencent:qos:${target.meeting.meetingId}`, rate: QOS_RATE } };
+    const page = async (n: number) =>
+      parseQosPage(await ctx.api.get('meeting_qos', `/v1/meetings/${target.meeting.meetingId}/qos`, {
+        operator_id: ctx.operatorId, operator_id_type: 1, page: n, page_size: QOS_PAGE_SIZE,
+      }, qosCall));
     const first = await page(1);
     let loaded = first.rows.length;
     const total = first.totalCount;
@@ -285,17 +275,8 @@ async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
       ctx.opts.onProgress?.({ loaded, ...(total !== undefined ? { total } : {}) });
     }, () => loaded);
     return [first, ...rest].flatMap((p) => p.rows);
-  })();
-  const participantsTask = allParticipants(ctx, target, call, partial);
-  let qos: QosRow[];
-  let participants: ParticipantRow[];
-  try {
-    [qos, participants] = await Promise.all([qosTask, participantsTask]);
-  } catch (err) {
-    stop.abort();
-    await Promise.allSettled([qosTask, participantsTask]);
-    throw err;
-  }
+  };
+  const [qos, participants] = await sideBySide(ctx.call, allQos, (call) => allParticipants(ctx, target, call, partial));
   const attendees = joinQos(qos, participants, ctx.lang);
   return finish(ctx, target, attendees, undefined, [], partial, false);
 }
@@ -340,6 +321,23 @@ function partialReason(ctx: Ctx, why: MeetcheckError | 'deadline', loaded: numbe
     return t(ctx.lang, 'note.partial.deadline', { seconds: Math.round(((ctx.opts.deadline ?? ctx.nowMs()) - ctx.started) / 1000), loaded });
   }
   return t(ctx.lang, `err.${why.code}`, { seconds: Math.max(1, Math.ceil((why.options.retryAfterMs ?? 60_000) / 1000)) });
+}
+
+/**
+ * Health and the participant list are fetched side by side. If one fails, the other is stopped and
+ * awaited before the error goes up, so no request outlives the command that made it.
+ */
+async function sideBySide<A, B>(base: CallOptions, a: (call: CallOptions) => Promise<A>, b: (call: CallOptions) => Promise<B>): Promise<[A, B]> {
+  const stop = new AbortController();
+  const call = linked(base, stop.signal);
+  const tasks = [a(call), b(call)] as const;
+  try {
+    return await Promise.all(tasks);
+  } catch (err) {
+    stop.abort();
+    await Promise.allSettled(tasks);
+    throw err;
+  }
 }
 
 function linked(call: CallOptions, stop: AbortSignal): CallOptions {
