@@ -10,7 +10,7 @@ import { t, type Lang } from './i18n.js';
 import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
 import { loadReport, newReportId, overallHealth, saveReport, type ChatRef, type StoredReport } from './report.js';
 import type { Tasks } from './tasks.js';
-import { resolveVendor, type FetchOptions, type Progress, type QualityCommandText, type VendorClient, type VendorRegistry } from './vendor.js';
+import { resolveVendor, type FetchOptions, type Progress, type QualityCommandText, type VendorClient, type VendorQuery, type VendorRegistry } from './vendor.js';
 
 /** Everything the /quality use case needs, built once in main.ts (or a test). */
 export interface CoreDeps {
@@ -151,7 +151,10 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
     if (opts.signal) fetchOpts.signal = opts.signal;
     if (opts.deadline !== undefined) fetchOpts.deadline = opts.deadline;
     if (opts.onProgress) fetchOpts.onProgress = opts.onProgress;
-    const report = await vendor.fetchReport({ meeting: text.meeting, ...(text.at ? { at: text.at } : {}), lang: deps.settings.lang }, fetchOpts);
+    const query: VendorQuery = { meeting: text.meeting, lang: deps.settings.lang };
+    if (text.at) query.at = text.at;
+    if (!ctx.trusted) query.asker = { channel: ctx.channel, chatId: ctx.chatId, userId: ctx.userId };
+    const report = await vendor.fetchReport(query, fetchOpts);
     const stored = await storeFor(deps, ctx, text, report);
     const pending = vendor.loadAttendees ? report.attendees.filter((a) => !a.loaded) : [];
     if (pending.length === 0) {

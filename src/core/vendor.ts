@@ -9,6 +9,18 @@ export interface VendorQuery {
   meeting: MeetingRef;
   at?: AtTime;
   lang: Lang;
+  /**
+   * Who asked, and in which chat. Some vendors can only find a meeting through a person (WeCom's
+   * get_user_meetingid lists one member's meetings) or act with a person's grant (Feishu's user
+   * authorisation). Absent for operator-configured runs (meeting-end reports, the CLI).
+   */
+  asker?: Asker;
+}
+
+export interface Asker {
+  channel: ChannelName;
+  chatId: string;
+  userId: string;
 }
 
 export interface Progress {
