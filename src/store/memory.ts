@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { takeToken, type Bucket } from './bucket.js';
 import type { RateDecision, RateLimit, Store } from './types.js';
+import { takeSlot } from './window.js';
 
 export interface MemoryStoreOptions {
   /** Most entries kept; the least recently used go first. Bounds memory whatever the traffic. */
@@ -27,6 +28,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
   });
   // Buckets live apart from values so a flood of dedupe keys can never evict a rate budget.
   const buckets = new LRUCache<string, Bucket>({ max: 10_000 });
+  const windows = new LRUCache<string, number[]>({ max: 10_000 });
 
   return {
     async get(key) {
@@ -44,6 +46,11 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       values.delete(key);
     },
     async take(key: string, rate: RateLimit): Promise<RateDecision> {
+      if (rate.kind === 'sliding') {
+        const { log, decision } = takeSlot(windows.get(key) ?? [], rate, clock.now());
+        windows.set(key, log);
+        return decision;
+      }
       const { bucket, decision } = takeToken(buckets.get(key), rate, clock.now());
       buckets.set(key, bucket);
       return decision;
@@ -51,6 +58,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     async close() {
       values.clear();
       buckets.clear();
+      windows.clear();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../config.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -63,7 +64,32 @@ if ok then return {1} end
 return {0, math.ceil((1 - tokens) / perMs)}
 `;
 
+/**
+ * The sliding-window log of window.ts over a sorted set of grant times (score = ms; member = ms
+ * plus a per-call suffix so equal times stay distinct). KEYS[1] the set; ARGV limit, windowMs,
+ * now ('' = Redis TIME), member suffix. Returns {1} or {0, retryAfterMs}.
+ */
+const SLIDING_SCRIPT = `
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window))
+  return {1}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+return {0, math.max(1, tonumber(oldest[2]) + window - now + 1)}
+`;
+
 type TakeCommand = (key: string, limit: number, windowMs: number, now: string) => Promise<[number, number?]>;
+type SlideCommand = (key: string, limit: number, windowMs: number, now: string, member: string) => Promise<[number, number?]>;
 
 /** Replies that mean "Redis cannot serve now", not "we sent a bad command". */
 const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|NOAUTH)\b/;
@@ -91,7 +117,9 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
   };
   const client = new Redis(opts.url, options);
   client.defineCommand('meetcheckTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+  client.defineCommand('meetcheckSlide', { numberOfKeys: 1, lua: SLIDING_SCRIPT });
   const take = (client as unknown as { meetcheckTake: TakeCommand }).meetcheckTake.bind(client);
+  const slide = (client as unknown as { meetcheckSlide: SlideCommand }).meetcheckSlide.bind(client);
 
   // ioredis emits an error on every failed reconnect; log each outage once, and its end.
   let started = false;
@@ -153,7 +181,9 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     }),
     take: (key: string, rate: RateLimit) => call('take', async (): Promise<RateDecision> => {
       const now = bucketClock ? String(bucketClock.now()) : '';
-      const [ok, retryAfterMs] = await take(k(`bucket:${key}`), rate.limit, rate.windowMs, now);
+      const [ok, retryAfterMs] = rate.kind === 'sliding'
+        ? await slide(k(`window:${key}`), rate.limit, rate.windowMs, now, randomBytes(6).toString('base64url'))
+        : await take(k(`bucket:${key}`), rate.limit, rate.windowMs, now);
       return ok === 1 ? { ok: true } : { ok: false, retryAfterMs: Math.max(1, retryAfterMs ?? 1) };
     }),
     async close() {

@@ -10,8 +10,9 @@ export interface Store {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   /**
-   * Takes one token from the bucket `key` (capacity `rate.limit`, refilled evenly over
-   * `rate.windowMs`). All callers of the same key share one budget.
+   * Takes one grant from the budget `key`. All callers of the same key share one budget.
+   * `rate.kind` 'bucket' (default): a token bucket of capacity `rate.limit`, refilled evenly over
+   * `rate.windowMs`. 'sliding': at most `rate.limit` grants in any `rate.windowMs` (store/window.ts).
    */
   take(key: string, rate: RateLimit): Promise<RateDecision>;
   close(): Promise<void>;
@@ -20,6 +21,7 @@ export interface Store {
 export interface RateLimit {
   limit: number;
   windowMs: number;
+  kind?: 'bucket' | 'sliding';
 }
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterMs: number };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeToken, type Bucket } from '../../src/store/bucket.js';
+import { takeSlot } from '../../src/store/window.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { createRedisStore } from '../../src/store/redis.js';
 import type { RateLimit, Store } from '../../src/store/types.js';
@@ -99,6 +100,40 @@ function contract(name: string, make: Make) {
       const rate: RateLimit = { limit: 30, windowMs: 60_000 };
       const got = await Promise.all(Array.from({ length: 60 }, () => store.take('tencent:meeting:burst', rate)));
       expect(got.filter((d) => d.ok)).toHaveLength(30);
+    });
+
+    it('sliding: a whole window of grants at once, then each waits for the oldest to age out (as window.ts computes it)', async () => {
+      await fresh();
+      const rate: RateLimit = { limit: 3, windowMs: 1000, kind: 'sliding' };
+      let ref: number[] = [];
+      const steps = [0, 0, 0, 0, 10, 500, 489, 1, 0, 0, 250, 999, 1, 0, 2000, 0, 0, 0, 0];
+      const seen: unknown[] = [];
+      const expected: unknown[] = [];
+      for (const dt of steps) {
+        await clock.advance(dt);
+        const r = takeSlot(ref, rate, clock.now());
+        ref = r.log;
+        expected.push(r.decision);
+        seen.push(await store.take('feishu:vc:quality', rate));
+      }
+      expect(seen).toEqual(expected);
+      // The first three go at once; the fourth is told to wait until the first leaves the window.
+      expect(expected.slice(0, 4)).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: false, retryAfterMs: 1001 }]);
+      // Never more than `limit` grants in any window.
+      let t = 0;
+      const grants: number[] = [];
+      steps.forEach((dt, i) => {
+        t += dt;
+        if ((expected[i] as { ok: boolean }).ok) grants.push(t);
+      });
+      for (const g of grants) expect(grants.filter((x) => x > g - rate.windowMs && x <= g).length).toBeLessThanOrEqual(3);
+    });
+
+    it('sliding: 150 simultaneous takes from a window of 100 grant exactly 100', async () => {
+      await fresh();
+      const rate: RateLimit = { limit: 100, windowMs: 60_000, kind: 'sliding' };
+      const got = await Promise.all(Array.from({ length: 150 }, () => store.take('feishu:vc:burst', rate)));
+      expect(got.filter((d) => d.ok)).toHaveLength(100);
     });
 
     it('a value key and a rate budget of the same name do not touch each other', async () => {
