@@ -1,0 +1,324 @@
+import { StoreUnavailableError } from '../store/types.js';
+import { openPage } from './actions.js';
+import { errorInfo, errorOf, loadCard, newCardId, saveCard, updateCard, type CardRecord } from './card.js';
+import { parseCommand, type MeetingRef } from './command.js';
+import { MeetcheckError, asMeetcheckError } from './errors.js';
+import { t } from './i18n.js';
+import { describeError, describeParseError, type ErrorMessage } from './messages.js';
+import type { Filter } from './paging.js';
+import { commandText, rerunReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
+import { saveReport } from './report.js';
+import type { CardButton, CardView, Surface } from './surface.js';
+import type { Progress, QualityCommandText } from './vendor.js';
+
+/**
+ * The /quality conversation, once for every platform. A platform's inbound adapter verifies,
+ * parses, dedupes and acks, then calls `command` or `click`; its Surface renders and delivers what
+ * the conversation decides. The card's life (querying → progress → report → page / filter /
+ * refresh → expired → re-run) is one CardRecord in the store (core/card.ts).
+ */
+export interface Conversation {
+  /**
+   * A message addressed to the bot: parse it, send the first card (help, a parse error, or
+   * "querying…"), and run the query behind it. `done` settles when the card is final.
+   */
+  command(surface: Surface, ctx: RequestContext, text: string, origin?: Origin): Promise<{ card: CardRecord; done: Promise<void> }>;
+  /** A button click carrying an encodeClick value: answered from the store, no vendor call, unless it asks to re-run. */
+  click(surface: Surface, ctx: RequestContext, value: unknown): Promise<ClickAnswer>;
+  /** The card as it stands (a WeCom stream refresh, the console's poll). */
+  view(surface: Surface, card: CardRecord): Promise<CardView>;
+  /** Runs a card's command again and shows it there (after a user authorised the vendor, say). */
+  resume(surface: Surface, cardId: string, ctx: RequestContext, note?: string): Promise<void>;
+  /** What to say when the store is down: needs no stored state. */
+  unavailable(): ErrorMessage;
+}
+
+/** Where the command came from on its platform. */
+export interface Origin {
+  /** The platform's message id (Feishu message_id, WeCom msgid). */
+  id: string;
+  /** A handle the platform fixed before the first card (a WeCom stream id). */
+  handle?: string;
+}
+
+export interface ClickAnswer {
+  /** The card to show now; absent = leave the card as it is. */
+  view?: CardView;
+  toast?: { type: 'info' | 'error'; text: string };
+  /** Work to start only once the answer is out (see Surface.clickWaitMs). */
+  after?: () => void;
+}
+
+export type ClickOp = 'page' | 'refresh' | 'show' | 'help';
+
+/** What a button carries: an opaque card id and where to go; the chat is checked against the card's own. */
+export interface ClickAction {
+  cardId: string;
+  page: number;
+  filter: Filter;
+  op: ClickOp;
+}
+
+const OPS: Record<ClickOp, string> = { page: 'p', refresh: 'r', show: 's', help: 'h' };
+
+/** `mc2|<card id>|<page>|<a|p>|<op>`: within WeCom's 1024-byte button key and Feishu's value. */
+export function encodeClick(a: ClickAction): string {
+  return ['mc2', a.cardId, String(a.page), a.filter === 'problems' ? 'p' : 'a', OPS[a.op]].join('|');
+}
+
+export function decodeClick(value: unknown): ClickAction | undefined {
+  if (typeof value !== 'string' || value.length > 200) return undefined;
+  const m = /^mc2\|(mc_[A-Za-z0-9_-]{16})\|(\d{1,6})\|([ap])\|([prsh])$/.exec(value);
+  if (!m) return undefined;
+  const op = (Object.keys(OPS) as ClickOp[]).find((k) => OPS[k] === m[4])!;
+  return { cardId: m[1]!, page: Number(m[2]), filter: m[3] === 'p' ? 'problems' : 'all', op };
+}
+
+/** A run that has shown no news for this long is taken as dead, and a click may start another. */
+const STUCK_MS = 10 * 60_000;
+
+export function meetingLabel(m: MeetingRef): string {
+  return `${m.vendor ? `${m.vendor}:` : ''}${m.code ?? m.id ?? ''}`;
+}
+
+export function createConversation(core: CoreDeps): Conversation {
+  const { store, clock, log } = core;
+  const lang = core.settings.lang;
+  const vendorNames = () => [...core.vendors.keys()];
+
+  function newCard(ctx: RequestContext, state: CardRecord['state'], origin?: Origin, command?: QualityCommandText): CardRecord {
+    const card: CardRecord = {
+      id: newCardId(), chat: { channel: ctx.channel, chatId: ctx.chatId }, userId: ctx.userId, lang,
+      createdAt: clock.now(), state, page: 0, filter: command?.problemsOnly ? 'problems' : 'all',
+    };
+    if (origin) card.origin = origin.id;
+    if (origin?.handle) card.handle = origin.handle;
+    if (command) card.command = command;
+    return card;
+  }
+
+  function progressText(p?: Progress): string {
+    if (!p) return '';
+    return p.total ? t(lang, 'progress.total', { loaded: p.loaded, total: p.total }) : t(lang, 'progress', { loaded: p.loaded });
+  }
+
+  function retryButton(card: CardRecord): CardButton {
+    return { label: t(lang, 'btn.refresh'), value: encodeClick({ cardId: card.id, page: 0, filter: card.filter, op: 'refresh' }), primary: true };
+  }
+
+  function errorView(card: CardRecord, e: MeetcheckError): CardView {
+    // Retrying helps with everything but a refusal: "not_allowed" would only be refused again.
+    const buttons = card.command && e.code !== 'not_allowed' && e.code !== 'foreign_chat' ? [retryButton(card)] : [];
+    return { kind: 'message', card, message: describeError(lang, e, vendorNames()), buttons };
+  }
+
+  function expiredView(card: CardRecord): CardView {
+    const message = describeError(lang, new MeetcheckError('report_expired'));
+    if (card.command) message.text += `\n/quality ${meetingLabel(card.command.meeting)}${card.command.problemsOnly ? ' --problems' : ''}`;
+    return { kind: 'message', card, message, buttons: card.command ? [retryButton(card)] : [] };
+  }
+
+  async function view(surface: Surface, card: CardRecord): Promise<CardView> {
+    const s = card.state;
+    switch (s.kind) {
+      case 'querying':
+        return {
+          kind: 'querying', card,
+          title: t(lang, 'querying', { meeting: card.command ? meetingLabel(card.command.meeting) : '' }),
+          text: progressText(s.progress),
+        };
+      case 'report': {
+        if (!card.reportId) return expiredView(card);
+        try {
+          const page = await openPage(store, card.chat, { reportId: card.reportId, page: card.page, filter: card.filter, op: 'page' }, surface.pageSize);
+          return { kind: 'report', card, page };
+        } catch (err) {
+          const e = asMeetcheckError(err);
+          if (e.code === 'report_expired') return expiredView(card);
+          throw err;
+        }
+      }
+      case 'error':
+        return errorView(card, errorOf(s.error));
+      case 'help':
+        return { kind: 'message', card, message: { title: t(lang, 'help.title'), text: t(lang, 'help.body') }, buttons: [] };
+      case 'parse_error':
+        return { kind: 'message', card, message: describeParseError(lang, s.error), buttons: [] };
+    }
+  }
+
+  /** Shows the card; a failed delivery is the surface's to retry, and never fails the run. */
+  async function show(surface: Surface, card: CardRecord, final: boolean): Promise<CardRecord> {
+    const handle = await surface.show(await view(surface, card), final);
+    if (handle && handle !== card.handle) {
+      return (await updateCard(store, card.id, (c) => ({ ...c, handle }))) ?? { ...card, handle };
+    }
+    return card;
+  }
+
+  /**
+   * Runs the card's command and shows it: progress, the report (on push surfaces the first page as
+   * soon as it is in, then each background batch), and a final card whatever happens.
+   */
+  async function run(surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: string): Promise<void> {
+    let card = await loadCard(store, cardId);
+    if (!card?.command) return;
+    const command = card.command;
+    // Progress and background updates come as callbacks; one chain keeps their store writes and
+    // sends in order, and none lands after the final card.
+    let chain = Promise.resolve();
+    let finished = false;
+    const later = (step: () => Promise<void>) => {
+      chain = chain.then(async () => {
+        if (!finished) await step();
+      }).catch((err: unknown) => log.warn({ err, card: cardId }, 'card update not shown'));
+    };
+    const opts: RunOptions = {
+      pageSize: surface.pageSize,
+      onProgress: (p) => later(async () => {
+        const c = await updateCard(store, cardId, (x) => (x.state.kind === 'querying' ? { ...x, state: { ...x.state, progress: p } } : x));
+        if (c) await show(surface, c, false);
+      }),
+      onUpdate: (_stored, done) => {
+        if (surface.updates === 'push' && !done) later(async () => {
+          const c = await loadCard(store, cardId);
+          if (c) await show(surface, c, false);
+        });
+      },
+    };
+    if (surface.updates === 'final' && surface.deadlineMs) opts.deadline = clock.now() + surface.deadlineMs;
+    try {
+      const { stored, background } = fresh ? await rerunReport(core, ctx, command, opts) : await runQuality(core, ctx, qualityCommand(command), opts);
+      if (note) {
+        stored.report.notes.push(note);
+        await saveReport(store, stored);
+      }
+      card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'report' }, reportId: stored.id, page: 0 })) ?? card;
+      if (surface.updates === 'push') {
+        later(async () => {
+          const c = await loadCard(store, cardId);
+          if (c) await show(surface, c, false);
+        });
+        await background;
+      } else if (opts.deadline !== undefined) {
+        // One finished card: wait for the background load, up to the deadline, then show what is in.
+        const ac = new AbortController();
+        await Promise.race([background, clock.sleep(Math.max(0, opts.deadline - clock.now()), ac.signal).catch(() => undefined)]);
+        ac.abort();
+      } else {
+        await background;
+      }
+    } catch (err) {
+      const e = asMeetcheckError(err);
+      card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'error', error: errorInfo(e) } })) ?? card;
+    }
+    await chain;
+    finished = true;
+    const final = (await loadCard(store, cardId)) ?? card;
+    await show(surface, final, true);
+  }
+
+  async function command(surface: Surface, ctx: RequestContext, text: string, origin?: Origin): Promise<{ card: CardRecord; done: Promise<void> }> {
+    const parsed = parseCommand(text);
+    if (!parsed.ok || parsed.command.kind === 'help') {
+      const state: CardRecord['state'] = parsed.ok ? { kind: 'help' } : { kind: 'parse_error', error: parsed.error };
+      let card = newCard(ctx, state, origin);
+      await saveCard(store, card);
+      card = await show(surface, card, true);
+      return { card, done: Promise.resolve() };
+    }
+    let normalised: QualityCommandText;
+    try {
+      normalised = commandText(core, parsed.command, ctx).text;
+    } catch (err) {
+      let card = newCard(ctx, { kind: 'error', error: errorInfo(asMeetcheckError(err)) }, origin);
+      await saveCard(store, card);
+      card = await show(surface, card, true);
+      return { card, done: Promise.resolve() };
+    }
+    let card = newCard(ctx, { kind: 'querying', since: clock.now() }, origin, normalised);
+    await saveCard(store, card);
+    card = await show(surface, card, false);
+    const done = core.tasks.run('quality command', () => run(surface, card.id, ctx, false));
+    return { card, done };
+  }
+
+  /** Puts the card back on "querying…" and re-runs its command (refresh, or an expired report). */
+  async function rerun(surface: Surface, card: CardRecord, ctx: RequestContext, filter: Filter, note?: string): Promise<ClickAnswer> {
+    const next = await updateCard(store, card.id, (c) => {
+      const n: CardRecord = { ...c, filter, page: 0, state: { kind: 'querying', since: clock.now() } };
+      if (note) n.note = note;
+      return n;
+    });
+    if (!next) return { view: expiredView(card) };
+    const start = () => core.tasks.run('quality rerun', () => run(surface, card.id, ctx, true, note));
+    if (surface.clickWaitMs <= 0) {
+      const v = await view(surface, next);
+      return { view: v, toast: { type: 'info', text: note ?? (v.kind === 'querying' ? v.title : '') }, after: () => void start() };
+    }
+    // Wait a little: a quick answer replaces the card now; a slow one leaves "querying…", whose
+    // button shows the result once it is in.
+    const ac = new AbortController();
+    await Promise.race([start(), clock.sleep(surface.clickWaitMs, ac.signal).catch(() => undefined)]);
+    ac.abort();
+    return { view: await view(surface, (await loadCard(store, card.id)) ?? next) };
+  }
+
+  async function click(surface: Surface, ctx: RequestContext, value: unknown): Promise<ClickAnswer> {
+    try {
+      const action = decodeClick(value);
+      if (!action) return { toast: { type: 'error', text: t(lang, 'err.report_expired') } };
+      const card = await loadCard(store, action.cardId);
+      if (!card) {
+        const message = describeError(lang, new MeetcheckError('report_expired'));
+        return { toast: { type: 'error', text: message.text } };
+      }
+      if (card.chat.channel !== ctx.channel || card.chat.chatId !== ctx.chatId) {
+        return { toast: { type: 'error', text: t(lang, 'err.foreign_chat') } };
+      }
+      if (action.op === 'help') {
+        return { view: { kind: 'message', card, message: { title: t(lang, 'help.title'), text: t(lang, 'help.body') }, buttons: [] } };
+      }
+      const running = card.state.kind === 'querying' && clock.now() - card.state.since < STUCK_MS;
+      if (action.op === 'show' || running) return { view: await view(surface, card) };
+      if (action.op === 'refresh') return card.command ? rerun(surface, card, ctx, action.filter) : { view: await view(surface, card) };
+      // A page flip or filter toggle: from the store alone.
+      if (card.state.kind !== 'report' || !card.reportId) return { view: await view(surface, card) };
+      try {
+        const page = await openPage(store, card.chat, { reportId: card.reportId, page: action.page, filter: action.filter, op: 'page' }, surface.pageSize);
+        const next = await updateCard(store, card.id, (c) => ({ ...c, page: page.page, filter: action.filter })) ?? card;
+        return { view: { kind: 'report', card: next, page } };
+      } catch (err) {
+        const e = asMeetcheckError(err);
+        if (e.code !== 'report_expired') throw err;
+        if (!card.command) return { view: expiredView(card) };
+        return rerun(surface, card, ctx, action.filter, t(lang, 'note.expiredRerun'));
+      }
+    } catch (err) {
+      const e = err instanceof StoreUnavailableError ? new MeetcheckError('store_unavailable') : asMeetcheckError(err);
+      if (e.code === 'internal') log.error({ err }, 'card click failed');
+      return { toast: { type: 'error', text: describeError(lang, e).text } };
+    }
+  }
+
+  async function resume(surface: Surface, cardId: string, ctx: RequestContext, note?: string): Promise<void> {
+    const card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'querying', since: clock.now() } }));
+    if (!card) return;
+    await show(surface, card, false);
+    await run(surface, cardId, ctx, true, note);
+  }
+
+  return {
+    command,
+    click,
+    view,
+    resume,
+    unavailable: () => describeError(lang, new MeetcheckError('store_unavailable')),
+  };
+}
+
+function qualityCommand(text: QualityCommandText): QualityCommand {
+  const cmd: QualityCommand = { kind: 'quality', meeting: text.meeting, problemsOnly: text.problemsOnly };
+  if (text.at) cmd.at = text.at;
+  return cmd;
+}
