@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, enabledVendors, loadConfig, loadDotEnv, type Config } from './config.js';
-import { renderError, renderTable } from './channels/console/terminal.js';
+import { renderMessage, renderTable } from './channels/console/terminal.js';
 import { systemClock } from './core/clock.js';
 import { parseCommand } from './core/command.js';
-import { MeetcheckError, asMeetcheckError } from './core/errors.js';
+import { createConversation } from './core/conversation.js';
 import { t } from './core/i18n.js';
 import { describeParseError } from './core/messages.js';
-import { viewPage } from './core/paging.js';
-import { runQuality, type CoreDeps } from './core/quality.js';
+import type { CoreDeps } from './core/quality.js';
+import type { CardView, Surface } from './core/surface.js';
 import { createTasks } from './core/tasks.js';
 import { createLogger, silentLogger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -114,27 +114,28 @@ async function quality(config: Config, args: string[], out: NodeJS.WritableStrea
   const tasks = createTasks((name, e) => log.error({ err: e, task: name }, 'background task failed'));
   const vendors = createVendors({ config, store, clock, log, metrics });
   const core: CoreDeps = { vendors, store, clock, log, metrics, tasks, settings: { lang, ...(config.defaultVendor ? { defaultVendor: config.defaultVendor } : {}) } };
+  // The terminal is one more surface of the conversation: progress on stderr, one final card.
+  let final: CardView | undefined;
+  const surface: Surface = {
+    platform: 'cli',
+    pageSize: Number.MAX_SAFE_INTEGER,
+    updates: 'final',
+    clickWaitMs: 0,
+    async show(view, last) {
+      if (last) final = view;
+      else if (view.kind === 'querying' && view.text && process.stderr.isTTY) process.stderr.write(`\r${view.text}`);
+    },
+  };
   try {
-    const { stored, background } = await runQuality(core, { channel: 'cli', chatId: 'cli', userId: 'cli', trusted: true }, result.command, {
-      pageSize: 50,
-      onProgress: (p) => {
-        if (process.stderr.isTTY) process.stderr.write(`\r${t(lang, p.total ? 'progress.total' : 'progress', { loaded: p.loaded, total: p.total ?? 0 })}`);
-      },
-    });
-    await background;
+    const { done } = await createConversation(core).command(surface, { channel: 'cli', chatId: 'cli', userId: 'cli', trusted: true }, text);
+    await done;
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-    if (parsed.values.json) {
-      out.write(JSON.stringify(stored.report, null, 2) + '\n');
-    } else {
-      const filter = result.command.problemsOnly ? 'problems' : 'all';
-      out.write(renderTable(viewPage(stored, 0, filter, Number.MAX_SAFE_INTEGER)));
+    if (final?.kind !== 'report') {
+      err.write(final?.kind === 'message' ? renderMessage(final.message) : `${t(lang, 'err.internal')}\n`);
+      return 1;
     }
+    out.write(parsed.values.json ? JSON.stringify(final.page.stored.report, null, 2) + '\n' : renderTable(final.page));
     return 0;
-  } catch (e) {
-    const me = asMeetcheckError(e);
-    if (!(e instanceof MeetcheckError)) log.error({ err: e }, 'quality failed');
-    err.write(renderError(lang, me, enabledVendors(config)));
-    return 1;
   } finally {
     await store.close();
   }

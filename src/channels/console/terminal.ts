@@ -1,8 +1,7 @@
 import { formatTime, t, type Lang } from '../../core/i18n.js';
-import { describeError } from '../../core/messages.js';
+import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
-import type { MeetcheckError } from '../../core/errors.js';
 
 /** Display width: CJK and full-width characters take two terminal columns. */
 export function displayWidth(s: string): number {
@@ -72,7 +71,6 @@ function row(a: Attendee, n: number, lang: Lang): string[] {
   ];
 }
 
-export function renderError(lang: Lang, err: MeetcheckError, availableVendors: readonly string[] = []): string {
-  const m = describeError(lang, err, availableVendors);
+export function renderMessage(m: ErrorMessage): string {
   return `${m.title}: ${safe(m.text)}${m.detail ? `\n${safe(m.detail)}` : ''}\n`;
 }
