@@ -170,3 +170,17 @@ describe('the conversation, through a fake surface', () => {
     }
   });
 });
+
+describe('inbound dedupe and stale filter', () => {
+  it('the first delivery of an id wins once per platform; old messages are stale, unknown times are not', async () => {
+    const { firstDelivery, isStale, STALE_MS } = await import('../../src/core/inbound.js');
+    const clock = manualClock();
+    const core = testCore([], { clock });
+    expect(await firstDelivery(core.store, 'feishu', 'om_1')).toBe(true);
+    expect(await firstDelivery(core.store, 'feishu', 'om_1')).toBe(false);
+    expect(await firstDelivery(core.store, 'wecom', 'om_1')).toBe(true);
+    expect(isStale(clock, clock.now() - STALE_MS - 1)).toBe(true);
+    expect(isStale(clock, clock.now() - STALE_MS)).toBe(false);
+    expect(isStale(clock, undefined)).toBe(false);
+  });
+});
