@@ -29,7 +29,12 @@ export interface StartOptions {
   log?: Logger;
   store?: Store;
   dispatcher?: Dispatcher;
+  /** How long a shutdown lets work in flight finish before it aborts it (default 10 s). */
+  shutdownGraceMs?: number;
 }
+
+/** A Kubernetes pod gets 30 s between SIGTERM and SIGKILL by default; finish well inside that. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Wires config → store → vendors → core → channels → app, and listens. Tests call this too. */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<Running> {
@@ -68,7 +73,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       for (const c of channels) await c.stop?.().catch((err: unknown) => log.warn({ err, channel: c.name }, 'channel stop failed'));
-      await tasks.idle();
+      const inTime = await tasks.drain(clock, opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+      if (!inTime) log.warn('shutdown grace period over: work in flight was stopped and its cards say so');
       server.closeAllConnections();
       await closed;
       await store.close();

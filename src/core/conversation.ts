@@ -175,6 +175,7 @@ export function createConversation(core: CoreDeps): Conversation {
     };
     const opts: RunOptions = {
       pageSize: surface.pageSize,
+      signal: core.tasks.signal,
       onProgress: (p) => later(async () => {
         const c = await updateCard(store, cardId, (x) => (x.state.kind === 'querying' ? { ...x, state: { ...x.state, progress: p } } : x));
         if (c) await show(surface, c, false);
@@ -209,7 +210,7 @@ export function createConversation(core: CoreDeps): Conversation {
         await background;
       }
     } catch (err) {
-      const e = asMeetcheckError(err);
+      const e = core.tasks.signal.aborted ? new MeetcheckError('interrupted') : asMeetcheckError(err);
       card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'error', error: errorInfo(e) } })) ?? card;
     }
     await chain;

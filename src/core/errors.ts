@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'report_expired',
   'foreign_chat',
   'busy',
+  'interrupted',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,16 +1,32 @@
+import type { Clock } from './clock.js';
+
 /**
  * Work that outlives the HTTP request that started it (ack first, reply later). Tracked so a
- * graceful shutdown can wait for replies in flight, and so tests can await them instead of sleeping.
+ * shutdown can let replies in flight finish, and so tests can await them instead of sleeping.
  */
 export interface Tasks {
   run(name: string, work: () => Promise<void>): Promise<void>;
   /** Resolves once every task started so far (and any they start) has settled. */
   idle(): Promise<void>;
   readonly size: number;
+  /**
+   * Aborted when a shutdown's grace period runs out: long work (a paced Feishu load of several
+   * minutes) passes it down to its vendor calls and sleeps, and stops instead of being waited out.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Lets running work finish for up to `graceMs`, then aborts `signal` and waits for the work to
+   * wind down (it ends its cards with what it has). Resolves true when everything finished in time.
+   */
+  drain(clock: Clock, graceMs: number): Promise<boolean>;
 }
 
 export function createTasks(onError: (name: string, err: unknown) => void): Tasks {
   const running = new Set<Promise<void>>();
+  const stop = new AbortController();
+  const idle = async () => {
+    while (running.size > 0) await Promise.allSettled([...running]);
+  };
   return {
     run(name, work) {
       const p: Promise<void> = Promise.resolve()
@@ -20,11 +36,19 @@ export function createTasks(onError: (name: string, err: unknown) => void): Task
       running.add(p);
       return p;
     },
-    async idle() {
-      while (running.size > 0) await Promise.allSettled([...running]);
-    },
+    idle,
     get size() {
       return running.size;
+    },
+    signal: stop.signal,
+    async drain(clock, graceMs) {
+      const timer = new AbortController();
+      const inTime = await Promise.race([idle().then(() => true), clock.sleep(graceMs, timer.signal).then(() => false, () => false)]);
+      timer.abort();
+      if (inTime) return true;
+      stop.abort(new Error('shutting down'));
+      await idle();
+      return false;
     },
   };
 }

@@ -184,3 +184,28 @@ describe('inbound dedupe and stale filter', () => {
     expect(isStale(clock, undefined)).toBe(false);
   });
 });
+
+describe('bounded shutdown', () => {
+  it('work past the grace period is aborted, and its card still ends, saying it was interrupted', async () => {
+    const clock = manualClock();
+    const people = Array.from({ length: 30 }, (_, i) => attendee(`p${i}`, { loaded: false, health: 0 }));
+    const vendor: VendorClient = {
+      name: 'feishu',
+      async fetchReport() { return report(people.map((a) => ({ ...a }))); },
+      // A paced load: each batch waits a minute for the rate budget, as Feishu's does.
+      async loadAttendees(_r, batch, opts) {
+        await clock.sleep(60_000, opts.signal);
+        return batch.map((a) => ({ ...a, loaded: true, health: 1 as const }));
+      },
+    };
+    const core = testCore([vendor], { clock, settings: { lang: 'en' } });
+    const surface = fakeSurface({ pageSize: 5 });
+    const { card } = await createConversation(core).command(surface, ctx, '/quality feishu:123456789');
+    const drained = core.tasks.drain(clock, 10_000);
+    await clock.advance(10_000);
+    expect(await drained).toBe(false);
+    const last = surface.shown.filter((s) => s.view.card.id === card.id).at(-1);
+    expect(last?.final).toBe(true);
+    expect(last?.view.kind === 'message' && last.view.message.text).toContain('restarted');
+  });
+});
