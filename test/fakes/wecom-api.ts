@@ -98,6 +98,8 @@ export interface FakeWecomApi {
   /** get_user_meetingid answers at most this many ids a page even when asked for more (the server may send fewer). */
   listPageSize?: number;
   listShape?: FakeListShape;
+  /** get_user_meetingid answers this envelope until cleared. */
+  listError?: { errcode: number; errmsg: string };
   /** Called for each request before it is answered. */
   onRequest?: (call: FakeCall) => void | Promise<void>;
   close(): Promise<void>;
@@ -260,6 +262,7 @@ export async function startFakeWecomApi(opts: { now?: () => number; expiresIn?: 
   /** get_user_meetingid (99050; request and answer as go-wecom GetUserMeetingIdRequest/Response). */
   function userMeetingIds(body: Record<string, unknown>): Record<string, unknown> {
     const userid = body.userid;
+    if (api.listError) return api.listError;
     if (typeof userid !== 'string' || userid === '') return { errcode: 40058, errmsg: 'userid required' };
     const known = api.users.has(userid) || [...meetings.values()].some((m) => m.admin_userid === userid || membersOf(m).includes(userid));
     // 60111: "UserID不存在" (WeCom global error codes, 96213).
