@@ -56,8 +56,9 @@ const DEVICES: Record<number, DeviceKind> = {
 };
 
 /** get_info status (WeCom doc 98149): 1 待开始, 2 会议中, 3 已结束, 4 已取消, 5 已过期. */
-const STATUS_DELETED_SUB = 1;
 const STATUS = { upcoming: 1, live: 2, ended: 3, cancelled: 4, expired: 5 } as const;
+/** sub_meetings[].status of an occurrence deleted from its series (the official wecom-cli skill's schema). */
+const STATUS_DELETED_SUB = 1;
 
 export function createWecomVendor(opts: WecomVendorOptions): WecomVendor {
   const api = createWecomApi({
@@ -159,7 +160,7 @@ function resolveMeeting(opts: WecomVendorOptions, query: VendorQuery, meetingId:
   const notes: string[] = [];
   const meeting: MeetingInfo = {
     vendor: 'wecom', meetingId, ended: true,
-    ...(code ?? str(info.meeting_code) ? { code: (code ?? str(info.meeting_code))! } : {}),
+    ...(code ?? normaliseCode(info.meeting_code) ? { code: (code ?? normaliseCode(info.meeting_code))! } : {}),
     ...(str(info.title) ? { subject: str(info.title)! } : {}),
   };
   const admin = str(info.admin_userid);
