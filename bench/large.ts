@@ -148,18 +148,21 @@ async function wecomLarge(): Promise<BenchResult[]> {
     {
       bench: `large meeting, complete report, WeCom ${ATTENDEES.toLocaleString('en')} attendees`,
       setup: `end to end: WeCom callback → startServer → WeCom vendor → fake WeCom API (+${RTT_MS} ms a call); complete = the finished stream with the card saved for WeCom's next refresh (WeCom's own refresh interval not counted); best of 2`,
-      ratio: { value: ratio, meaning: `ours ÷ bare client: gettoken, get_info, then ⌈${ATTENDEES}/${WECOM_LIMIT}⌉ = ${pages} get_quality along the cursor`, target: '≤ 1.10', pass: ratio <= 1.1 },
+      ratio: { value: ratio, meaning: `ours ÷ bare client: gettoken, get_user_meetingid, get_info, then ⌈${ATTENDEES}/${WECOM_LIMIT}⌉ = ${pages} get_quality along the cursor`, target: '≤ 1.10', pass: ratio <= 1.1 },
       figures: [
         { name: 'ours', value: total, unit: 'ms' },
         { name: 'floor (measured)', value: floor, unit: 'ms' },
-        { name: `floor nominal (${pages + 2} calls × ${RTT_MS} ms)`, value: (pages + 2) * RTT_MS, unit: 'ms' },
+        { name: `floor nominal (${pages + 3} calls × ${RTT_MS} ms)`, value: (pages + 3) * RTT_MS, unit: 'ms' },
         { name: 'ours, other run', value: ours.map((o) => o.done - o.t0).find((v) => v !== total) ?? total, unit: 'ms' },
       ],
     },
   ];
 }
 
-/** The least any client can do: gettoken, get_info, then follow next_cursor to the end. */
+/**
+ * The least any client can do: gettoken, the asker's get_user_meetingid list (get_info's answer
+ * carries no meetingid, WeCom doc 98149), get_info of the listed id, then follow next_cursor to the end.
+ */
 async function wecomFloor(base: string): Promise<number> {
   const agent = new Agent({ connections: 4 });
   const json = async (url: string, body?: unknown) => {
@@ -168,11 +171,13 @@ async function wecomFloor(base: string): Promise<number> {
   };
   const t0 = performance.now();
   const token = (await json(`${base}/cgi-bin/gettoken?corpid=${FAKE_CORP_ID}&corpsecret=${FAKE_SECRET}`)).access_token as string;
-  const info = await json(`${base}/cgi-bin/meeting/get_info?access_token=${token}`, { meeting_code: '555000111' });
+  const list = await json(`${base}/cgi-bin/meeting/get_user_meetingid?access_token=${token}`, { userid: 'zhangsan', begin_time: Math.floor(Date.now() / 1000) - 7 * 86400, end_time: Math.floor(Date.now() / 1000), limit: 100 });
+  const meetingid = (list.meetingid_list as string[])[0]!;
+  const info = await json(`${base}/cgi-bin/meeting/get_info?access_token=${token}`, { meetingid });
   let cursor = '';
   let rows = 0;
   for (;;) {
-    const page = await json(`${base}/cgi-bin/meeting/get_quality?access_token=${token}`, { meetingid: info.meetingid, start_time: info.meeting_start, limit: WECOM_LIMIT, ...(cursor ? { cursor } : {}) });
+    const page = await json(`${base}/cgi-bin/meeting/get_quality?access_token=${token}`, { meetingid, start_time: info.meeting_start, limit: WECOM_LIMIT, ...(cursor ? { cursor } : {}) });
     rows += (page.attendees as unknown[]).length;
     if (!page.has_more) break;
     cursor = page.next_cursor as string;

@@ -26,6 +26,8 @@ export interface WecomMeetingConfig {
   corpId: string;
   secret: string;
   baseUrl: string;
+  /** WECOM_MEETING_ADMINS: userids whose meeting lists are searched for a code after the asker's. */
+  admins?: readonly string[];
 }
 export interface TencentConfig {
   appId: string;
@@ -141,7 +143,11 @@ export function loadConfig(env: Env = process.env): Config {
     corpId: meetingParts.WECOM_CORP_ID!,
     secret: meetingParts.WECOM_MEETING_SECRET!,
     baseUrl: url(get('WECOM_BASE_URL') ?? 'https://qyapi.weixin.qq.com', 'WECOM_BASE_URL'),
+    ...opt('admins', wecomUserIds(get('WECOM_MEETING_ADMINS'), 'WECOM_MEETING_ADMINS')),
   };
+  if (get('WECOM_MEETING_ADMINS') !== undefined && !wecomMeeting) {
+    throw new ConfigError('WECOM_MEETING_ADMINS', 'needs WECOM_CORP_ID and WECOM_MEETING_SECRET (the meeting app whose lists it names)');
+  }
 
   const tmParts = group(get, ['TENCENT_MEETING_APP_ID', 'TENCENT_MEETING_SECRET_ID', 'TENCENT_MEETING_SECRET_KEY', 'TENCENT_MEETING_OPERATOR_ID']);
   const tencent: TencentConfig | undefined = tmParts && {
@@ -250,6 +256,19 @@ function list(raw: string | undefined): ReadonlySet<string> | undefined {
   if (raw === undefined) return undefined;
   const items = raw.split(/[,\s]+/).filter(Boolean);
   return items.length ? new Set(items) : undefined;
+}
+
+/**
+ * Comma-separated WeCom userids. A userid is 1-64 bytes of letters, digits and "_-@.", starting
+ * with a letter or digit (WeCom doc 90195, 创建成员 userid).
+ */
+function wecomUserIds(raw: string | undefined, name: string): string[] | undefined {
+  const items = list(raw);
+  if (!items) return undefined;
+  for (const u of items) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_\-@.]{0,63}$/.test(u)) throw new ConfigError(name, `comma-separated WeCom userids (letters, digits, _-@.), got "${u.slice(0, 40)}"`);
+  }
+  return [...items];
 }
 
 function reportChat(raw: string): ReportChat {

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'meeting_not_ended',
   'meeting_too_old',
   'meeting_not_created_by_app',
+  'wecom_meeting_not_visible',
   'no_permission',
   'ip_not_trusted',
   'quality_addon_missing',

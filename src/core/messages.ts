@@ -10,8 +10,11 @@ export interface ErrorMessage {
   detail?: string;
 }
 
-/** Codes whose detail is ours, not the vendor's, and so not worth showing. */
-const QUIET_DETAIL = new Set(['vendor_not_configured', 'not_allowed', 'report_expired', 'foreign_chat', 'busy', 'internal', 'store_unavailable']);
+/**
+ * Codes whose detail is ours, not the vendor's, and so not worth showing.
+ * wecom_meeting_not_visible: its detail (whose lists were searched) is for the log, not "the vendor said".
+ */
+const QUIET_DETAIL = new Set(['wecom_meeting_not_visible', 'vendor_not_configured', 'not_allowed', 'report_expired', 'foreign_chat', 'busy', 'internal', 'store_unavailable']);
 
 export function describeError(lang: Lang, err: MeetcheckError, availableVendors: readonly string[] = []): ErrorMessage {
   const text = errorText(lang, err.code, {

@@ -26,7 +26,10 @@ export function createVendors(deps: VendorDeps): VendorRegistry {
   const clients: VendorClient[] = [];
   if (deps.config.wecomMeeting) {
     const w = deps.config.wecomMeeting;
-    clients.push(createWecomVendor({ corpId: w.corpId, secret: w.secret, baseUrl: w.baseUrl, clock: deps.clock, log: deps.log, metrics: deps.metrics, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) }));
+    clients.push(createWecomVendor({
+      corpId: w.corpId, secret: w.secret, baseUrl: w.baseUrl, store: deps.store, admins: w.admins ?? [],
+      clock: deps.clock, log: deps.log, metrics: deps.metrics, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    }));
   }
   clients.push(createDemoVendor({ clock: deps.clock }));
   if (deps.config.feishu) {

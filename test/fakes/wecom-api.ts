@@ -2,11 +2,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A fake WeCom server API (qyapi.weixin.qq.com/cgi-bin), written from
- * wecom-bot-and-meeting-api.md §4 and wecom-meeting-get-quality.md: gettoken with expiring tokens,
- * meeting/get_info by meeting_code or meetingid, meeting/get_quality with cursor paging that
- * enforces "limit 最大50" and "limit参数必须与首次调用获得cursor时传入的limit一致", start_time
- * "过去7天到现在", and the media-room rule (the room that starts ≥ start_time, nearest to it).
+ * A fake WeCom server API (qyapi.weixin.qq.com/cgi-bin), written from the WeCom docs (91039 gettoken,
+ * 98149 get_info, 98821 get_quality, 99050 get_user_meetingid) and go-wecom's generated schemas and
+ * testdata (wenerme/go-wecom wecom/client_gen_meeting.go, wecom/testdata/cgi-bin/meeting/*):
+ * - gettoken with expiring tokens;
+ * - meeting/get_user_meetingid: one member's meeting ids, `limit` "默认值和最大值都为100", a span
+ *   "不超过180天", `next_cursor` empty or absent when done, 60111 for an unknown userid, and
+ *   "自建应用和第三方应用只能拉取该应用创建的会议ID" (only meetings this app created are listed);
+ * - meeting/get_info by meetingid (or meeting_code); the answer has NO meetingid field (the 98149
+ *   example and go-wecom's GetMeetingInfoResponse list none);
+ * - meeting/get_quality with cursor paging that enforces "limit 最大50" and "limit参数必须与首次
+ *   调用获得cursor时传入的limit一致", start_time "过去7天到现在", and the media-room rule (the room that
+ *   starts ≥ start_time, nearest to it).
  */
 
 export interface FakeQualityRow {
@@ -38,8 +45,30 @@ export interface FakeMeeting {
   subRows?: Record<string, FakeQualityRow[]>;
   /** Force an error envelope on an operation. */
   fail?: Partial<Record<'get_info' | 'get_quality', { errcode: number; errmsg: string }>>;
-  /** Leave meetingid out of get_info (UNCONFIRMED echo). */
-  omitMeetingId?: boolean;
+  /**
+   * Userids whose get_user_meetingid list holds this meeting ("获取指定成员指定时间内的所有会议ID",
+   * 99050). Default: the organiser (admin_userid) and every member who attended.
+   */
+  members?: string[];
+  /**
+   * False for a meeting booked in the WeCom client or by another app: "自建应用和第三方应用只能拉取
+   * 该应用创建的会议ID" (99050), so it is in nobody's list. Default true.
+   */
+  createdByThisApp?: boolean;
+}
+
+/**
+ * The UNCONFIRMED parts of get_user_meetingid's answer. The doc and go-wecom say `meetingid_list`
+ * of strings and a string `next_cursor` that is empty when done; these variants let a test check
+ * every other plausible shape.
+ */
+export interface FakeListShape {
+  listField?: 'meetingid_list' | 'meeting_id_list';
+  /** Each id as a bare string (doc) or as `{ meetingid }`. */
+  items?: 'string' | 'object';
+  cursorAs?: 'string' | 'number';
+  /** On the last page: leave next_cursor out instead of sending "". */
+  omitLastCursor?: boolean;
 }
 
 export interface FakeCall {
@@ -64,6 +93,13 @@ export interface FakeWecomApi {
   fail5xx(op: string, times: number): void;
   /** Holds requests of an op until the returned release is called (lets a test look mid-flight). */
   hold(op: string, predicate?: (body: Record<string, unknown>) => boolean): { release(): void; reached: Promise<void> };
+  /** Corp members besides those named in meetings; any other userid answers 60111 in get_user_meetingid. */
+  users: Set<string>;
+  /** get_user_meetingid answers at most this many ids a page even when asked for more (the server may send fewer). */
+  listPageSize?: number;
+  listShape?: FakeListShape;
+  /** get_user_meetingid answers this envelope until cleared. */
+  listError?: { errcode: number; errmsg: string };
   /** Called for each request before it is answered. */
   onRequest?: (call: FakeCall) => void | Promise<void>;
   close(): Promise<void>;
@@ -83,6 +119,7 @@ export async function startFakeWecomApi(opts: { now?: () => number; expiresIn?: 
 
   const api: FakeWecomApi = {
     url: '',
+    users: new Set(),
     calls,
     count: (op) => calls.filter((c) => c.op === op).length,
     meetings,
@@ -158,7 +195,6 @@ export async function startFakeWecomApi(opts: { now?: () => number; expiresIn?: 
       if (m.fail?.get_info) return send(m.fail.get_info);
       return send({
         errcode: 0, errmsg: 'ok',
-        ...(m.omitMeetingId ? {} : { meetingid: m.meetingid }),
         meeting_code: m.meeting_code, title: m.title, admin_userid: m.admin_userid,
         meeting_start: m.meeting_start, meeting_duration: m.meeting_duration, status: m.status,
         meeting_type: m.sub_meetings ? 1 : 0,
@@ -170,6 +206,8 @@ export async function startFakeWecomApi(opts: { now?: () => number; expiresIn?: 
         ...(m.sub_meetings ? { current_sub_meetingid: m.sub_meetings.at(-1)!.sub_meetingid, sub_meetings: m.sub_meetings } : {}),
       });
     }
+
+    if (op === 'get_user_meetingid') return send(userMeetingIds(body));
 
     if (op === 'get_quality') {
       const m = typeof body.meetingid === 'string' ? meetings.get(body.meetingid) : undefined;
@@ -217,6 +255,54 @@ export async function startFakeWecomApi(opts: { now?: () => number; expiresIn?: 
     return send({ errcode: 40058, errmsg: `unknown api ${op}` });
   }
 
+  function membersOf(m: FakeMeeting): string[] {
+    return m.members ?? [m.admin_userid, ...m.rows.filter((r) => r.userid).map((r) => r.userid!)];
+  }
+
+  /** get_user_meetingid (99050; request and answer as go-wecom GetUserMeetingIdRequest/Response). */
+  function userMeetingIds(body: Record<string, unknown>): Record<string, unknown> {
+    const userid = body.userid;
+    if (api.listError) return api.listError;
+    if (typeof userid !== 'string' || userid === '') return { errcode: 40058, errmsg: 'userid required' };
+    const known = api.users.has(userid) || [...meetings.values()].some((m) => m.admin_userid === userid || membersOf(m).includes(userid));
+    // 60111: "UserID不存在" (WeCom global error codes, 96213).
+    if (!known) return { errcode: 60111, errmsg: `userid not found, userid: ${userid}` };
+    const limit = body.limit === undefined ? 100 : body.limit;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 100) return { errcode: 40058, errmsg: 'invalid limit, limit should be in [1, 100]' };
+    const now = nowS();
+    // "如果begin_time和end_time都没填的话，默认end_time为当前时间": end defaults to now.
+    const end = body.end_time === undefined ? now : body.end_time;
+    if (typeof end !== 'number' || !Number.isInteger(end)) return { errcode: 40058, errmsg: 'invalid end_time' };
+    const begin = body.begin_time === undefined ? end - 180 * 86400 : body.begin_time;
+    if (typeof begin !== 'number' || !Number.isInteger(begin)) return { errcode: 40058, errmsg: 'invalid begin_time' };
+    if (begin > end) return { errcode: 40058, errmsg: 'begin_time must not be after end_time' };
+    if (end - begin > 180 * 86400) return { errcode: 40058, errmsg: 'time span exceeds 180 days' };
+    let offset = 0;
+    const cursor = body.cursor;
+    if (cursor !== undefined && cursor !== '' && cursor !== '0') {
+      // The doc types cursor as a string ("初次调用可以填\"0\""); a number is accepted here too.
+      if (typeof cursor !== 'string' && typeof cursor !== 'number') return { errcode: 40058, errmsg: 'invalid cursor' };
+      const n = Number(cursor);
+      if (!Number.isInteger(n) || n < 0) return { errcode: 40058, errmsg: 'invalid cursor' };
+      offset = n;
+    }
+    // The time filter is on the meeting's own start (UNCONFIRMED; for a recurring meeting that is
+    // the series start, which makes a series begun long ago the hard case).
+    const ids = [...meetings.values()]
+      .filter((m) => m.createdByThisApp !== false && membersOf(m).includes(userid) && m.meeting_start >= begin && m.meeting_start <= end)
+      .map((m) => m.meetingid);
+    const size = Math.min(limit, api.listPageSize ?? limit);
+    const page = ids.slice(offset, offset + size);
+    const more = offset + size < ids.length;
+    const shape = api.listShape ?? {};
+    const next = more ? (shape.cursorAs === 'number' ? offset + size : String(offset + size)) : '';
+    return {
+      errcode: 0, errmsg: 'ok',
+      ...(more || !shape.omitLastCursor ? { next_cursor: next } : {}),
+      [shape.listField ?? 'meetingid_list']: shape.items === 'object' ? page.map((meetingid) => ({ meetingid })) : page,
+    };
+  }
+
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       res.writeHead(500);
@@ -248,7 +334,9 @@ export function fakeMeeting(over: Partial<FakeMeeting> & { rows: FakeQualityRow[
   const start = Math.floor(nowMs / 1000) - 3 * 3600;
   return {
     meetingid: 'hyMEETING1', meeting_code: '123456789', title: '周例会', status: 3,
-    meeting_start: start, meeting_duration: 3600, admin_userid: 'user0000',
+    // The organiser is the member the bot tests and benches send their commands as, so their
+    // get_user_meetingid list holds the meeting.
+    meeting_start: start, meeting_duration: 3600, admin_userid: 'zhangsan',
     ...over,
   };
 }

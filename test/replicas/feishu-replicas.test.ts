@@ -101,7 +101,8 @@ describe.skipIf(skip)('two replicas sharing one Redis (Feishu)', () => {
     // WeCom meetings answer a whole report per query (no lazy loading), so the lock covers all of it.
     const wecom = await startFakeWecomApi({ now: () => clock.now() });
     try {
-      await start({ WECOM_CORP_ID: FAKE_CORP_ID, WECOM_MEETING_SECRET: FAKE_SECRET, WECOM_BASE_URL: wecom.url });
+      // From a Feishu chat only WECOM_MEETING_ADMINS' meeting lists are searched for the code.
+      await start({ WECOM_CORP_ID: FAKE_CORP_ID, WECOM_MEETING_SECRET: FAKE_SECRET, WECOM_BASE_URL: wecom.url, WECOM_MEETING_ADMINS: 'zhangsan' });
       wecom.add(fakeMeeting({ rows: Array.from({ length: 120 }, (_, i) => qualityRow(i, i === 7 ? 4 : 1)) }, clock.now()));
       await Promise.all([
         post(replicas[0]!, '/feishu/events', messageEvent('/quality wecom:123456789', { messageId: 'om_a' })),

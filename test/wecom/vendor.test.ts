@@ -4,6 +4,7 @@ import type { MeetcheckError } from '../../src/core/errors.js';
 import type { Progress } from '../../src/core/vendor.js';
 import { silentLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
+import { createMemoryStore } from '../../src/store/memory.js';
 import { createWecomVendor, type WecomVendor } from '../../src/vendors/wecom/index.js';
 import { FAKE_CORP_ID, FAKE_SECRET, fakeMeeting, qualityRow, startFakeWecomApi, type FakeWecomApi } from '../fakes/wecom-api.js';
 import { manualClock } from '../helpers/core.js';
@@ -13,12 +14,16 @@ let nowMs = () => Date.now();
 
 function vendor(clock: Clock = systemClock, over: { secret?: string } = {}): WecomVendor {
   return createWecomVendor({
-    corpId: FAKE_CORP_ID, secret: over.secret ?? FAKE_SECRET, baseUrl: api.url, clock, log: silentLogger,
+    corpId: FAKE_CORP_ID, secret: over.secret ?? FAKE_SECRET, baseUrl: api.url, store: createMemoryStore({ clock }), clock, log: silentLogger,
     metrics: createMetrics({ defaults: false }), retryDelayMs: 1,
   });
 }
 
-const query = (code = '123456789') => ({ meeting: { vendor: 'wecom' as const, code }, lang: 'zh' as const });
+/** Asked in a WeCom chat by zhangsan, the fake meetings' default organiser. */
+const query = (code = '123456789') => ({
+  meeting: { vendor: 'wecom' as const, code }, lang: 'zh' as const,
+  asker: { channel: 'wecom' as const, chatId: 'wrkSFfCgAAxxxx', userId: 'zhangsan' },
+});
 
 async function failure(p: Promise<unknown>): Promise<MeetcheckError> {
   try {
@@ -41,16 +46,16 @@ describe('WeCom meeting vendor', () => {
   it('turns a code into a report through get_info and get_quality, with ratings as WeCom gives them', async () => {
     api.add(fakeMeeting({ rows: [qualityRow(0, 1), qualityRow(1, 4, { problems: ['<at id=all></at>'] }), qualityRow(2, 1, { userid: undefined as unknown as string })] }));
     const r = await vendor().fetchReport(query(), {});
-    expect(api.calls.map((c) => c.op)).toEqual(['gettoken', 'get_info', 'get_quality']);
-    expect(api.calls[1]!.body).toEqual({ meeting_code: '123456789' });
-    expect(api.calls[2]!.body).toMatchObject({ meetingid: 'hyMEETING1', limit: 50 });
+    expect(api.calls.map((c) => c.op)).toEqual(['gettoken', 'get_user_meetingid', 'get_info', 'get_quality']);
+    expect(api.calls[2]!.body).toEqual({ meetingid: 'hyMEETING1' });
+    expect(api.calls[3]!.body).toMatchObject({ meetingid: 'hyMEETING1', limit: 50 });
     expect(r.meeting).toMatchObject({ vendor: 'wecom', code: '123456789', meetingId: 'hyMEETING1', subject: '周例会', ended: true });
     expect(r.health).toBe(2);
     expect(r.complete).toBe(true);
     expect(r.attendees).toHaveLength(3);
     const bad = r.attendees.find((a) => a.name === 'user0001')!;
     expect(bad).toMatchObject({ health: 2, ratings: { audio: 4, video: 1, screen: 0, network: 4 }, problems: ['<at id=all></at>'], device: 'pc', loaded: true });
-    expect(r.attendees.find((a) => a.name === 'user0000')!.role).toBe('creator');
+    expect(r.attendees.find((a) => a.name === 'user0000')!.role).toBe('attendee');
     const guest = r.attendees[2]!;
     expect(guest.role).toBe('guest');
     expect(guest.name).toContain('tmp2');
@@ -122,6 +127,7 @@ describe('WeCom meeting vendor', () => {
     const r = await v.fetchReport(query(), {});
     expect(r.attendees).toHaveLength(1);
     expect(api.count('gettoken')).toBe(2);
+    // The second report finds the code in the cache; its get_info is the first call on the dead token.
     expect(api.calls.filter((c) => c.op === 'get_info').map((c) => c.token!.slice(0, 6))).toEqual(['tok-1-', 'tok-1-', 'tok-2-']);
   });
 
@@ -165,8 +171,8 @@ describe('WeCom meeting vendor', () => {
     expect((await failure(vendor().fetchReport(query(), {}))).options.retryAfterMs).toBe(60_000);
   });
 
-  it('answers not found, not ended, cancelled and too old in plain words', async () => {
-    expect((await failure(vendor().fetchReport(query('987654321'), {}))).code).toBe('meeting_not_found');
+  it('answers not visible, not ended, cancelled and too old in plain words', async () => {
+    expect((await failure(vendor().fetchReport(query('987654321'), {}))).code).toBe('wecom_meeting_not_visible');
     api.add(fakeMeeting({ meetingid: 'live', meeting_code: '111111111', status: 2, rows: [] }));
     expect((await failure(vendor().fetchReport(query('111111111'), {}))).code).toBe('meeting_not_ended');
     api.add(fakeMeeting({ meetingid: 'cxl', meeting_code: '222222222', status: 4, rows: [] }));
@@ -210,5 +216,59 @@ describe('WeCom meeting vendor', () => {
     const at = await vendor().fetchReport({ ...query(), at: { date: d } }, {});
     expect(at.meeting.subMeetingId).toBe('s1');
     expect(at.attendees).toHaveLength(1);
+  });
+  it('never picks an occurrence deleted from the series (sub_meetings[].status 1)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const day = 86400;
+    const subs = [
+      { sub_meetingid: 's1', start_time: now - 3 * day, end_time: now - 3 * day + 3600, status: 0 },
+      { sub_meetingid: 's2', start_time: now - 1 * day, end_time: now - 1 * day + 3600, status: 1 },
+    ];
+    // A deleted occurrence had no media room: get_quality has nothing for it.
+    api.add(fakeMeeting({ rows: [], sub_meetings: subs, subRows: { s1: [qualityRow(1)] } }));
+    const r = await vendor().fetchReport(query(), {});
+    expect(r.meeting.subMeetingId).toBe('s1');
+    expect(r.attendees).toHaveLength(1);
+    expect(api.calls.filter((c) => c.op === 'get_quality').map((c) => c.body.sub_meetingid)).toEqual(['s1']);
+  });
+
+  describe('near the 7-day edge of get_quality', () => {
+    const DAY = 86400;
+    let clock: ReturnType<typeof manualClock>;
+    let nowS: number;
+    beforeEach(() => {
+      clock = manualClock(Date.UTC(2026, 10, 22, 4, 0, 0));
+      nowMs = () => clock.now();
+      nowS = Math.floor(clock.now() / 1000);
+    });
+
+    it('says too old when the room began before the edge, though the slot is inside it', async () => {
+      const m = fakeMeeting({ rows: [qualityRow(0)] }, clock.now());
+      m.meeting_start = nowS - 7 * DAY + 600;
+      m.room_start = nowS - 7 * DAY - 300;
+      api.add(m);
+      expect((await failure(vendor(clock).fetchReport(query(), {}))).code).toBe('meeting_too_old');
+      expect(api.count('get_quality')).toBe(0);
+    });
+
+    it('says too old when the room began so close to the edge that start_time would pass it', async () => {
+      const m = fakeMeeting({ rows: [qualityRow(0)] }, clock.now());
+      m.meeting_start = nowS - 7 * DAY + 30;
+      api.add(m);
+      expect((await failure(vendor(clock).fetchReport(query(), {}))).code).toBe('meeting_too_old');
+      expect(api.count('get_quality')).toBe(0);
+    });
+
+    it('reports a meeting booked before the edge that began inside it, asking from the edge', async () => {
+      const m = fakeMeeting({ rows: [qualityRow(0), qualityRow(1)] }, clock.now());
+      m.meeting_start = nowS - 7 * DAY - 600;
+      m.room_start = nowS - 7 * DAY + 1200;
+      api.add(m);
+      const r = await vendor(clock).fetchReport(query(), {});
+      expect(r.attendees).toHaveLength(2);
+      const start = api.calls.find((c) => c.op === 'get_quality')!.body.start_time as number;
+      expect(start).toBe(nowS - 7 * DAY + 60);
+      expect(start).toBeLessThanOrEqual(m.room_start);
+    });
   });
 });

@@ -6,7 +6,7 @@ import { httpJson, withRetry, type HttpDeps } from '../../http/outbound.js';
 /**
  * The WeCom server API (qyapi.weixin.qq.com/cgi-bin): an access_token from `gettoken`, cached until
  * shortly before it expires, one refresh in flight at a time, and a call retried once when WeCom
- * says the token is invalid or expired (wecom-bot-and-meeting-api.md §4 "gettoken").
+ * says the token is invalid or expired (WeCom doc 91039: "可能会出于运营需要，提前使access_token失效").
  */
 
 export interface WecomApiOptions {
@@ -27,17 +27,17 @@ export interface WecomApi {
   readonly tokenFetches: number;
 }
 
-/** "access_token已过期" 42001, "不合法的access_token" 40014, missing 41001 (§4 "gettoken"). */
+/** "access_token已过期" 42001, "不合法的access_token" 40014, missing 41001 (WeCom global error codes, doc 96213). */
 const TOKEN_CODES = new Set([40014, 42001, 41001]);
 /** Refresh this long before `expires_in` runs out, so no call goes out with a token about to die. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
 /** Transport failures and 5xx: three tries in all. */
 const ATTEMPTS = 3;
-/** WeCom gives no reset time for 45009/45033; its limits are per minute (§4 "Other codes"). */
+/** WeCom gives no reset time for 45009/45033; its limits are per minute (WeCom doc 96213, 45009 "接口调用超过限制"). */
 const RATE_RETRY_AFTER_MS = 60_000;
 
 /**
- * errcode → what the person is told (§4 "Other codes", 96213). WeCom's codes for the meeting-specific
+ * errcode → what the person is told (WeCom global error codes, doc 96213). WeCom's codes for the meeting-specific
  * failures (not found, not created by this app) are UNCONFIRMED in the notes: those are read from
  * errmsg as well, and the raw code is logged.
  */
@@ -67,7 +67,19 @@ export function errorFor(errcode: number, errmsg: string, op: string): Meetcheck
     else if (/permission|privilege|权限|unauthorized/.test(msg)) code = op === 'gettoken' ? 'vendor_auth' : 'meeting_not_created_by_app';
     else code = 'vendor_unavailable';
   }
-  return new MeetcheckError(code, detail, { vendor: 'wecom', ...(code === 'rate_limited' ? { retryAfterMs: RATE_RETRY_AFTER_MS } : {}) });
+  return new MeetcheckError(code, detail, { vendor: 'wecom', cause: new WecomErrcode(errcode, errmsg), ...(code === 'rate_limited' ? { retryAfterMs: RATE_RETRY_AFTER_MS } : {}) });
+}
+
+/** WeCom's own errcode behind a MeetcheckError, for callers that branch on one code (60111 in the meeting lookup). */
+export class WecomErrcode extends Error {
+  override readonly name = 'WecomErrcode';
+  constructor(readonly errcode: number, errmsg: string) {
+    super(`${errcode} ${errmsg.slice(0, 120)}`);
+  }
+}
+
+export function wecomErrcode(err: unknown): number | undefined {
+  return err instanceof MeetcheckError && err.cause instanceof WecomErrcode ? err.cause.errcode : undefined;
 }
 
 interface CachedToken {
@@ -117,7 +129,7 @@ export function createWecomApi(opts: WecomApiOptions): WecomApi {
     return token;
   }
 
-  /** Single flight: concurrent callers share one gettoken (a herd hits 45009/45033, §4). */
+  /** Single flight: concurrent callers share one gettoken (a herd hits 45009/45033, doc 96213). */
   function token(): Promise<string> {
     if (cached && opts.clock.now() < cached.expiresAt) return Promise.resolve(cached.value);
     // No caller's signal: one caller giving up must not fail the others sharing this fetch.

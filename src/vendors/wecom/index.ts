@@ -7,18 +7,26 @@ import type { Attendee, DeviceKind, Health, Level, MeetingInfo, MeetingReport, R
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
 import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
+import type { Store } from '../../store/types.js';
 import { createWecomApi, type WecomApi } from './api.js';
+import { createCodeLookup, wecomAsker } from './lookup.js';
+import { normaliseCode, num, str, type Obj } from './wire.js';
 
 /**
- * WeCom meetings (wecom-bot-and-meeting-api.md §4, wecom-meeting-get-quality.md): `meeting/get_info`
- * turns the code into a meetingid and start time, then `meeting/get_quality` pages through every
- * attendee with a cursor. WeCom gives ratings directly, so nothing is derived here.
+ * WeCom meetings: a meeting code is found through the members' meeting lists (lookup.ts, WeCom
+ * docs 99050 + 98149), a typed meetingid goes straight to `meeting/get_info` (98149) for the start
+ * time and occurrences, then `meeting/get_quality` (98821) pages through every attendee with a
+ * cursor. WeCom gives ratings directly, so nothing is derived here.
  */
 
 export interface WecomVendorOptions {
   corpId: string;
   secret: string;
   baseUrl: string;
+  /** Holds the code → meetingid cache (shared by replicas on Redis). */
+  store: Store;
+  /** WECOM_MEETING_ADMINS: members whose meeting lists are searched after the asker's. */
+  admins?: readonly string[];
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -32,21 +40,25 @@ export type WecomVendor = VendorClient & { readonly api: WecomApi };
 
 /** get_quality: "分页大小，默认50，最大50", and every page must use the limit the cursor was issued with. */
 export const QUALITY_PAGE_LIMIT = 50;
-/** get_quality start_time: "可查询的时间区间为过去7天到现在" (wecom-meeting-get-quality.md). */
+/** get_quality start_time: "可查询的时间区间为过去7天到现在" (WeCom doc 98821). */
 const MAX_AGE_S = 7 * 86_400;
+/** A start_time this close to the 7-day edge could fall off it on the way; such a room counts as too old. */
+const EDGE_MARGIN_S = 60;
 /** A runaway cursor chain (has_more forever) stops here: 100,000 device rows. */
 const MAX_PAGES = 2000;
 /** People join early; a recurring occurrence's media room may start this long before its slot. */
 const EARLY_JOIN_S = 30 * 60;
 
-/** instance_id (wecom-meeting-get-quality.md, Attendee 说明). */
+/** instance_id (WeCom doc 98821, Attendee 说明). */
 const DEVICES: Record<number, DeviceKind> = {
   0: 'pstn', 1: 'pc', 2: 'mac', 3: 'android', 4: 'ios', 5: 'web', 6: 'ipad', 7: 'android_pad', 8: 'mini_program', 9: 'sip', 10: 'linux',
   20: 'rooms', 21: 'rooms', 22: 'rooms', 30: 'controller', 31: 'controller', 32: 'controller', 33: 'controller',
 };
 
-/** get_info status (§4 "Resolving"): 1 待开始, 2 会议中, 3 已结束, 4 已取消, 5 已过期. */
+/** get_info status (WeCom doc 98149): 1 待开始, 2 会议中, 3 已结束, 4 已取消, 5 已过期. */
 const STATUS = { upcoming: 1, live: 2, ended: 3, cancelled: 4, expired: 5 } as const;
+/** sub_meetings[].status of an occurrence deleted from its series (the official wecom-cli skill's schema). */
+const STATUS_DELETED_SUB = 1;
 
 export function createWecomVendor(opts: WecomVendorOptions): WecomVendor {
   const api = createWecomApi({
@@ -54,13 +66,15 @@ export function createWecomVendor(opts: WecomVendorOptions): WecomVendor {
     http: { metrics: opts.metrics, clock: opts.clock, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
     ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
   });
+  const lookup = createCodeLookup({ api, store: opts.store, clock: opts.clock, log: opts.log, corpId: opts.corpId, admins: opts.admins ?? [] });
 
   return {
     name: 'wecom',
     api,
     async fetchReport(query: VendorQuery, fetch: FetchOptions): Promise<MeetingReport> {
       const started = opts.clock.now();
-      const target = await resolveMeeting(api, opts, query, fetch.signal);
+      const { meetingId, info } = await findMeeting(api, lookup, query, fetch);
+      const target = resolveMeeting(opts, query, meetingId, info);
       const attendees: Attendee[] = [];
       const keys = new Map<string, number>();
       let overall: { health: Health; ratings: Ratings; problems: string[] } | undefined;
@@ -120,16 +134,25 @@ interface Target {
   notes: string[];
 }
 
-async function resolveMeeting(api: WecomApi, opts: WecomVendorOptions, query: VendorQuery, signal?: AbortSignal): Promise<Target> {
+/** A typed meetingid goes to get_info as it is; a code is looked up (lookup.ts). */
+async function findMeeting(api: WecomApi, lookup: ReturnType<typeof createCodeLookup>, query: VendorQuery, fetch: FetchOptions): Promise<{ meetingId: string; info: Obj }> {
   const { code, id } = query.meeting;
-  const info = await api.post('get_info', '/cgi-bin/meeting/get_info', code ? { meeting_code: code } : { meetingid: id }, signal);
+  if (id) return { meetingId: id, info: await api.post('get_info', '/cgi-bin/meeting/get_info', { meetingid: id }, fetch.signal) };
+  if (!code) throw new MeetcheckError('meeting_not_found', 'wecom: no meeting code or id', { vendor: 'wecom' });
+  const asker = wecomAsker(query.asker);
+  const found = await lookup.find({
+    code,
+    ...(asker ? { askerUserId: asker } : {}),
+    ...(query.at ? { at: query.at } : {}),
+    ...(fetch.signal ? { signal: fetch.signal } : {}),
+    ...(fetch.deadline !== undefined ? { deadline: fetch.deadline } : {}),
+  });
+  return found;
+}
+
+function resolveMeeting(opts: WecomVendorOptions, query: VendorQuery, meetingId: string, info: Obj): Target {
+  const { code } = query.meeting;
   const nowS = Math.floor(opts.clock.now() / 1000);
-  const meetingId = str(info.meetingid) ?? str(info.meeting_id) ?? id;
-  if (!meetingId) {
-    // get_info by meeting_code is documented (99015) but the echo of meetingid is UNCONFIRMED.
-    opts.log.warn({ op: 'get_info', fields: Object.keys(info) }, 'wecom get_info returned no meetingid');
-    throw new MeetcheckError('meeting_not_found', `wecom get_info: no meetingid for ${code ?? ''}`, { vendor: 'wecom' });
-  }
   const status = Number(info.status);
   const start = num(info.meeting_start);
   const duration = num(info.meeting_duration) ?? 0;
@@ -137,13 +160,20 @@ async function resolveMeeting(api: WecomApi, opts: WecomVendorOptions, query: Ve
   const notes: string[] = [];
   const meeting: MeetingInfo = {
     vendor: 'wecom', meetingId, ended: true,
-    ...(code ?? str(info.meeting_code) ? { code: (code ?? str(info.meeting_code))! } : {}),
+    ...(code ?? normaliseCode(info.meeting_code) ? { code: (code ?? normaliseCode(info.meeting_code))! } : {}),
     ...(str(info.title) ? { subject: str(info.title)! } : {}),
   };
   const admin = str(info.admin_userid);
   const subs = subMeetings(info.sub_meetings);
 
-  let startTime: number;
+  // get_quality answers "开始时间大于等于 start_time 且离 start_time 最近的一个媒体房间" (98821), and
+  // start_time may reach back 7 days at most. So start_time is the earliest the room can have begun,
+  // raised to the 7-day edge only when that still lies at or before the room's start: raising it
+  // past the start would silently report a later room (or none). A room that began before the edge
+  // is too old to report.
+  const edge = nowS - MAX_AGE_S + EDGE_MARGIN_S;
+  let earliest: number;
+  let roomStart: number;
   if (subs.length > 0 || str(info.current_sub_meetingid)) {
     const sub = pickSubMeeting(subs, str(info.current_sub_meetingid), query, nowS);
     if (!sub) throw new MeetcheckError(query.at ? 'meeting_not_found' : 'meeting_not_ended', `wecom: no ended occurrence${query.at ? ` on ${query.at.date}` : ''}`, { vendor: 'wecom' });
@@ -155,7 +185,10 @@ async function resolveMeeting(api: WecomApi, opts: WecomVendorOptions, query: Ve
     if (!query.at && ended.length > 1 && sub.start !== undefined) {
       notes.push(t(query.lang, 'note.multipleMeetings', { count: ended.length, start: formatTime(sub.start) }));
     }
-    startTime = (sub.start ?? start ?? nowS) - EARLY_JOIN_S;
+    // An occurrence's join times are not in get_info; its slot is the best guess of its room's
+    // start, and the early-join allowance before it is a guess that may be clipped at the edge.
+    roomStart = sub.start ?? start ?? nowS;
+    earliest = roomStart - EARLY_JOIN_S;
   } else {
     if (status === STATUS.upcoming || status === STATUS.live) throw new MeetcheckError('meeting_not_ended', undefined, { vendor: 'wecom' });
     if (status === STATUS.cancelled || status === STATUS.expired) {
@@ -163,15 +196,18 @@ async function resolveMeeting(api: WecomApi, opts: WecomVendorOptions, query: Ve
     }
     if (start !== undefined) meeting.startTime = start;
     if (start !== undefined && duration) meeting.endTime = start + duration;
-    // The media room begins with the first person to join, which may be before meeting_start
-    // (§4 "Use meeting_start (or the earliest first_join_time)").
+    // "从第一个人入会到会中成员全部离开会议形成一个媒体房间" (98821): the room begins with the first
+    // join, which may be before meeting_start (people join early) or after it (a late start).
     const firstJoin = Math.min(...[...joined.values()].map((j) => j.first ?? Infinity));
-    startTime = Math.min(start ?? Infinity, firstJoin);
-    if (!Number.isFinite(startTime)) throw new MeetcheckError('meeting_not_found', 'wecom get_info: no start time', { vendor: 'wecom' });
+    earliest = Math.min(start ?? Infinity, firstJoin);
+    roomStart = Number.isFinite(firstJoin) ? firstJoin : earliest;
+    if (!Number.isFinite(earliest)) throw new MeetcheckError('meeting_not_found', 'wecom get_info: no start time', { vendor: 'wecom' });
   }
-  if ((meeting.startTime ?? startTime) < nowS - MAX_AGE_S) throw new MeetcheckError('meeting_too_old', undefined, { vendor: 'wecom' });
-  // start_time may not reach back past 7 days; an early-join allowance is clipped to that.
-  startTime = Math.max(startTime, nowS - MAX_AGE_S + 60);
+  if (roomStart < edge) {
+    opts.log.info({ meetingId, roomStart, edge }, 'wecom media room began before get_quality\'s 7-day window');
+    throw new MeetcheckError('meeting_too_old', undefined, { vendor: 'wecom' });
+  }
+  const startTime = Math.max(earliest, edge);
   return { meeting, startTime, joined, notes, ...(admin ? { adminUserId: admin } : {}) };
 }
 
@@ -181,7 +217,11 @@ interface Sub {
   end?: number;
 }
 
-/** sub_meetings[] item shape is UNCONFIRMED: accept sub_meetingid / sub_meeting_id and start_time / end_time. */
+/**
+ * sub_meetings[]: `{sub_meetingid, status, start_time, end_time, title, repeat_id}` in go-wecom's
+ * SubMeeting; sub_meeting_id is accepted too. status 1 marks an occurrence deleted from the series
+ * (the official wecom-cli skill's schema): it had no room, so it is never picked.
+ */
 function subMeetings(raw: unknown): Sub[] {
   if (!Array.isArray(raw)) return [];
   const out: Sub[] = [];
@@ -189,7 +229,7 @@ function subMeetings(raw: unknown): Sub[] {
     if (!s || typeof s !== 'object') continue;
     const o = s as Record<string, unknown>;
     const id = str(o.sub_meetingid) ?? str(o.sub_meeting_id);
-    if (!id) continue;
+    if (!id || num(o.status) === STATUS_DELETED_SUB) continue;
     const start = num(o.start_time);
     const end = num(o.end_time);
     out.push({ id, ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) });
@@ -271,15 +311,4 @@ function health(v: unknown): Health {
 /** `problems` enum is UNCONFIRMED: shown verbatim (escaped by the renderers), bounded. */
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '').map((s) => s.slice(0, 200)).slice(0, 20) : [];
-}
-
-function str(v: unknown): string | undefined {
-  if (typeof v === 'string' && v !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
-
-function num(v: unknown): number | undefined {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : typeof v === 'number' ? v : NaN;
-  return Number.isFinite(n) ? n : undefined;
 }
