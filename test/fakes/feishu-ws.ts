@@ -158,7 +158,7 @@ export interface FakeFeishuWs {
   endpointCalls: number;
   /** Frames the client sent, decoded, in order (pings and answers). */
   received: PbFrame[];
-  /** Resolves once a client is connected (at once if one already is). */
+  /** Resolves once a client is connected and listening (it has pinged); at once if one already is. */
   connected(): Promise<void>;
   /**
    * Sends one data frame (`type` event or card) carrying `payload` as JSON, split into
@@ -191,7 +191,6 @@ export function attachFakeFeishuWs(server: Server, baseUrl: () => string, opts: 
       return;
     }
     wss.handleUpgrade(req, sock, head, (client) => {
-      socket = client;
       client.on('message', (data: Buffer) => {
         let frame: PbFrame;
         try {
@@ -206,6 +205,14 @@ export function attachFakeFeishuWs(server: Server, baseUrl: () => string, opts: 
             SeqID: 0n, LogID: 0n, service: SERVICE_ID, method: 0, headers: [{ key: 'type', value: 'pong' }],
             payload: utf8(JSON.stringify(ws.clientConfig)),
           }));
+          // The SDK pings as the socket opens and starts reading frames right after: a client that has
+          // pinged is listening (a frame sent before that would be lost, as it would be by Feishu).
+          if (socket !== client) {
+            socket = client;
+            const ready = waiters;
+            waiters = [];
+            ready.forEach((r) => r());
+          }
           return;
         }
         if (frame.method !== 1) return;
@@ -219,9 +226,6 @@ export function attachFakeFeishuWs(server: Server, baseUrl: () => string, opts: 
       client.on('close', () => {
         if (socket === client) socket = undefined;
       });
-      const ready = waiters;
-      waiters = [];
-      ready.forEach((r) => r());
     });
   });
 
