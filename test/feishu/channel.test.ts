@@ -115,7 +115,7 @@ describe('Feishu /quality end to end', () => {
     await bot.post('/feishu/events', messageEvent('/quality 12', { messageId: 'om_bad' }));
     await bot.drain();
     const byTo = Object.fromEntries(bot.fake.replies.map((r) => [r.to, r.card]));
-    expect(markdownOf(byTo.om_help)).toContain('/quality &lt;meeting&gt;');
+    expect(markdownOf(byTo.om_help)).toContain('/quality \\\\<meeting\\\\>');
     expect(markdownOf(byTo.om_bad)).toContain('I could not read that command');
   });
 
@@ -206,10 +206,11 @@ describe('Feishu /quality end to end', () => {
     bot.fake.meetings.push(m);
     await bot.post('/feishu/events', messageEvent('/quality 123456789'));
     await bot.drain();
-    const json = JSON.stringify(lastCard(bot));
-    expect(json).not.toContain('<at');
-    expect(json).not.toContain('**bold**');
-    expect(json).toContain('&lt;at id=all&gt;&lt;/at&gt;');
+    const text = lastCard(bot)!.body.elements.filter((e: any) => e.tag === 'markdown').map((e: any) => e.content as string).join('\n');
+    expect(text).not.toMatch(/(^|[^\\])<at/);
+    expect(text).not.toContain('**bold**');
+    expect(text).toContain('\\<at id=all\\>\\</at\\>');
+    expect(text).toContain('\\[x\\](https://evil.invalid)');
   });
 
   it('honours vendor 429s (x-ogw-ratelimit-reset) and a revoked token (99991663, dropped and retried once)', async () => {
