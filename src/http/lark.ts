@@ -87,10 +87,35 @@ export function tokenCache(): TokenCache {
   };
 }
 
-/** The SDK logs through this; its error logs would repeat what we log once, with less care for secrets. */
+/**
+ * The SDK's LoggerProxy hands a logger ONE argument, the array of what was logged
+ * (`this.logger.error(msg)` with `msg = ['[ws]', 'text', …]`, lib/index.js LoggerProxy), so the
+ * parts are flattened here. Errors show as their message; other objects are not printed (a
+ * response or request object may carry a token).
+ */
+export function sdkLogText(args: unknown[]): string {
+  return args.flat(2).map((m) => (m instanceof Error ? m.message : typeof m === 'string' || typeof m === 'number' || typeof m === 'boolean' ? String(m) : 'object')).join(' ').slice(0, 300);
+}
+
+type Level = 'error' | 'warn' | 'info' | 'debug';
+type Sink = Partial<Record<Level, (obj: object, msg: string) => void>>;
+
+/**
+ * A logger for the SDK: each SDK level goes to the pino level given in `route` (or nowhere).
+ * The SDK's own debug/trace lines are never forwarded: they print the long-connection URL (with
+ * its ticket) and whole event payloads (lib/index.js pullConnectConfig, handleEventData).
+ */
+export function larkLogTo(log: Sink, route: Partial<Record<'error' | 'warn' | 'info', Level>>) {
+  const to = (level: Level | undefined) => {
+    const fn = level ? log[level] : undefined;
+    return fn ? (...msg: unknown[]) => fn.call(log, { sdk: 'lark' }, sdkLogText(msg)) : () => undefined;
+  };
+  return { error: to(route.error), warn: to(route.warn), info: to(route.info), debug: () => undefined, trace: () => undefined };
+}
+
+/** The HTTP client's logs would repeat what we log once, with less care for secrets: kept at debug. */
 export function larkLogger(log: { debug(obj: object, msg: string): void }) {
-  const debug = (...msg: unknown[]) => log.debug({ sdk: 'lark' }, msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : 'object')).join(' ').slice(0, 300));
-  return { error: debug, warn: debug, info: () => undefined, debug: () => undefined, trace: () => undefined };
+  return larkLogTo(log, { error: 'debug', warn: 'debug' });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { attachFakeFeishuWs, type FakeFeishuWs } from './feishu-ws.js';
 
 /**
  * A fake Feishu open platform, written from shared/vendor-docs (feishu-bot-and-vc-api.md §1.5,
@@ -9,8 +10,10 @@ import type { AddressInfo } from 'node:net';
  *   GET  /open-apis/vc/v1/participant_list                  start must match to the minute, span ≤ 1 day
  *   GET  /open-apis/vc/v1/participant_quality_list          one participant (user_id xor room_id) per call
  *   POST /open-apis/im/v1/messages/:id/reply                uuid makes a retry return the same message
- *   PATCH /open-apis/im/v1/messages/:id                     shared (update_multi) cards only, ≤ 30 KB
+ *   PATCH /open-apis/im/v1/messages/:id                     shared (update_multi) cards only, ≤ 30 KB,
+ *                                                           5 QPS per message (then 400 230020)
  *   GET  /open-apis/bot/v3/info
+ *   POST /callback/ws/endpoint, then the long connection (feishu-ws.ts, from the SDK's WSClient)
  * Errors use the documented HTTP statuses and codes; 100 calls a minute per VC API, then HTTP 429
  * 99991400 with x-ogw-ratelimit-reset.
  */
@@ -53,7 +56,14 @@ export interface Reply {
 }
 
 type Api = 'meeting_list' | 'participant_list' | 'participant_quality_list';
-type Injected = { status: number; code: number; msg: string; headers?: Record<string, string> };
+type Injected = {
+  status: number;
+  code: number;
+  msg: string;
+  headers?: Record<string, string>;
+  /** Never answer (the connection stays open until the client gives up or the fake closes). */
+  hang?: boolean;
+};
 
 /** Feishu text time, as the docs show it: "2022.12.23 11:16:59 (GMT+08:00)". */
 export function feishuTime(unix: number): string {
@@ -89,8 +99,10 @@ export interface FakeFeishu {
   meetings: FakeMeeting[];
   tokensIssued: number;
   botOpenId: string;
+  /** The long-connection side: endpoint answers, frames sent and answered. */
+  ws: FakeFeishuWs;
   /** The next `count` calls to `api` fail with this error. */
-  failNext(api: Api | 'reply' | 'patch', count: number, err: Injected): void;
+  failNext(api: Api | 'reply' | 'patch' | 'bot_info', count: number, err: Injected): void;
   /** Tokens issued so far are rejected with 99991663 from now on. */
   revokeTokens(): void;
   vcCalls(api?: Api): Call[];
@@ -109,6 +121,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
   const windows = new Map<Api, number[]>();
   const byUuid = new Map<string, string>();
   const botMessages = new Set<string>();
+  const patchTimes = new Map<string, number[]>();
   let tokenSeq = 0;
   let msgSeq = 0;
   const limit = opts.ratePerMinute ?? 100;
@@ -118,6 +131,10 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
     res.end(JSON.stringify(body));
   };
   const fail = (res: ServerResponse, status: number, code: number, msg: string, headers: Record<string, string> = {}) => send(res, status, { code, msg }, headers);
+  const failWith = (res: ServerResponse, inj: Injected) => {
+    if (inj.hang) return;
+    fail(res, inj.status, inj.code, inj.msg, inj.headers);
+  };
   const takeInjected = (key: string): Injected | undefined => {
     const list = injected.get(key);
     return list?.shift();
@@ -160,7 +177,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
 
   const vc = (api: Api, q: Record<string, string>, res: ServerResponse) => {
     const inj = takeInjected(api);
-    if (inj) return fail(res, inj.status, inj.code, inj.msg, inj.headers);
+    if (inj) return failWith(res, inj);
     if (rateLimited(api, res)) return;
     const now = Math.floor(opts.now() / 1000);
     if (api === 'meeting_list') {
@@ -222,18 +239,24 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
         valid.add(token);
         return send(res, 200, { code: 0, msg: 'ok', tenant_access_token: token, expire: 7200 });
       }
+      // The long connection's endpoint authenticates with the app credentials in the body, no token.
+      if (path === '/callback/ws/endpoint' && req.method === 'POST') return send(res, 200, longConnection.endpoint(body));
       if (!auth) return fail(res, 400, 99991661, 'Missing access token for authorization');
       if (!valid.has(auth.replace(/^Bearer /, ''))) return fail(res, 401, 99991663, 'Invalid access token for authorization');
 
       const vcMatch = /^\/open-apis\/vc\/v1\/(meeting_list|participant_list|participant_quality_list)$/.exec(path);
       if (vcMatch && req.method === 'GET') return vc(vcMatch[1] as Api, query, res);
 
-      if (path === '/open-apis/bot/v3/info' && req.method === 'GET') return send(res, 200, { code: 0, msg: 'ok', bot: { open_id: fake.botOpenId, app_name: 'meetcheck' } });
+      if (path === '/open-apis/bot/v3/info' && req.method === 'GET') {
+        const inj = takeInjected('bot_info');
+        if (inj) return failWith(res, inj);
+        return send(res, 200, { code: 0, msg: 'ok', bot: { open_id: fake.botOpenId, app_name: 'meetcheck' } });
+      }
 
       const replyMatch = /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/.exec(path);
       if (replyMatch && req.method === 'POST') {
         const inj = takeInjected('reply');
-        if (inj) return fail(res, inj.status, inj.code, inj.msg, inj.headers);
+        if (inj) return failWith(res, inj);
         const b = body as { msg_type?: string; content?: string; uuid?: string } | undefined;
         if (b?.msg_type !== 'interactive' || typeof b.content !== 'string') return fail(res, 400, 230001, 'invalid msg_type or content');
         if (Buffer.byteLength(b.content) > 30 * 1024) return fail(res, 400, 230025, 'message content too long');
@@ -249,11 +272,17 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
       const patchMatch = /^\/open-apis\/im\/v1\/messages\/([^/]+)$/.exec(path);
       if (patchMatch && req.method === 'PATCH') {
         const inj = takeInjected('patch');
-        if (inj) return fail(res, inj.status, inj.code, inj.msg, inj.headers);
+        if (inj) return failWith(res, inj);
         const b = body as { content?: string } | undefined;
         if (!botMessages.has(patchMatch[1]!)) return fail(res, 400, 230001, 'message not found or not sent by the bot');
         if (typeof b?.content !== 'string') return fail(res, 400, 230001, 'invalid content');
         if (Buffer.byteLength(b.content) > 30 * 1024) return fail(res, 400, 230025, 'message content too long');
+        // The patch doc limits one message to 5 QPS; over that it answers 230020 (frequency limit).
+        const now = opts.now();
+        const recent = (patchTimes.get(patchMatch[1]!) ?? []).filter((t) => t > now - 1000);
+        if (recent.length >= 5) return fail(res, 400, 230020, 'This operation triggers the frequency limit');
+        recent.push(now);
+        patchTimes.set(patchMatch[1]!, recent);
         const card = JSON.parse(b.content) as Record<string, any>;
         if (card.schema !== '2.0') return fail(res, 400, 200830, 'card schema mismatch');
         if (card.config?.update_multi !== true) return fail(res, 400, 230099, 'card is not shared (update_multi)');
@@ -265,10 +294,11 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
       fail(res, 500, 121001, `internal error: ${String(err)}`);
     }
   });
+  const longConnection = attachFakeFeishuWs(server, () => fake.url, { appId: opts.appId, appSecret: opts.appSecret });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const fake: FakeFeishu = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls, replies, patches, meetings,
+    calls, replies, patches, meetings, ws: longConnection.ws,
     get tokensIssued() {
       return tokenSeq;
     },
@@ -285,6 +315,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
       return calls.filter((c) => (api ? c.path === `/open-apis/vc/v1/${api}` : c.path.startsWith('/open-apis/vc/v1/')));
     },
     close: () => new Promise<void>((r) => {
+      longConnection.close();
       server.closeAllConnections();
       server.close(() => r());
     }),

@@ -31,6 +31,16 @@ function elements(node: unknown): Record<string, unknown>[] {
 const buttons = (card: object) => elements(card).filter((e) => e.tag === 'button') as { element_id: string; disabled?: boolean; behaviors: { value: { action: string } }[] }[];
 const markdown = (card: object) => elements(card).filter((e) => e.tag === 'markdown').map((e) => e.content as string).join('\n');
 
+/** Markup characters in `text` that are not behind a backslash (each backslash pair is a literal one). */
+function unescaped(text: string): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if ('`*_{}[]<>'.includes(text[i]!)) found.push(`${text[i]}@${i}`);
+  }
+  return found;
+}
+
 describe('Feishu report card', () => {
   it('is card JSON 2.0, shared (update_multi), red for an alert, one row per attendee on the page', () => {
     const card = renderFeishuCard(viewPage(stored(), 0, 'all', 10)) as Record<string, any>;
@@ -73,11 +83,36 @@ describe('Feishu report card', () => {
     const evil = [attendee('x', { name: '<at id=all></at>', worst: 4, problems: ['**boom** [click](https://evil.invalid)'] }), attendee('y', { name: '**粗体**' })];
     const card = renderFeishuCard(viewPage(stored(evil, ['note <at id=all></at>']), 0, 'all', 10));
     const json = JSON.stringify(card);
-    expect(json).not.toContain('<at');
+    // Every `<` of vendor text sits behind a backslash, so no client reads a tag.
+    expect(markdown(card)).not.toMatch(/(^|[^\\])<at/);
     expect(json).not.toContain('**粗体**');
     expect(json).not.toContain('[click]');
-    expect(markdown(card)).toContain('&lt;at id=all&gt;&lt;/at&gt;');
-    expect(escapeMarkdown('a*b_c~d`e[f](g)\nh')).toBe('a&#42;b&#95;c&#126;d&#96;e&#91;f&#93;(g) h');
+    expect(markdown(card)).toContain('\\<at id=all\\>\\</at\\>');
+    expect(unescaped(markdown(card).replace(/<\/?font[^>]*>/g, '').replace(/\*\*(?=[^*])/g, ''))).toEqual([]);
+  });
+
+  it('escapes vendor text the way Feishu\'s own plugin does (backslashes), so names show as written', () => {
+    expect(escapeMarkdown('john_doe')).toBe('john\\_doe');
+    expect(escapeMarkdown('**x**')).toBe('\\*\\*x\\*\\*');
+    expect(escapeMarkdown('<at id=all></at>')).toBe('\\<at id=all\\>\\</at\\>');
+    expect(escapeMarkdown('[link](http://x)')).toBe('\\[link\\](http://x)');
+    // A backslash of the vendor's cannot undo an escape of ours.
+    expect(escapeMarkdown('a\\*b*')).toBe('a\\\\\\*b\\*');
+    expect(escapeMarkdown('`code` {x}')).toBe('\\`code\\` \\{x\\}');
+    // No entity smuggling: an entity-looking run loses its meaning, a plain ampersand stays.
+    expect(escapeMarkdown('&lt;at id=all&gt;&lt;/at&gt;')).toBe('&amp;lt;at id=all&amp;gt;&amp;lt;/at&amp;gt;');
+    expect(escapeMarkdown('R&D & QA')).toBe('R&D & QA');
+    expect(escapeMarkdown('a\n# b\r\n- c')).toBe('a # b - c');
+    for (const hostile of ['john_doe', '**x**', '<at id=all></at>', '[link](http://x)', '\\<at id=all>', '__a__ *b* `c`']) {
+      expect(unescaped(escapeMarkdown(hostile))).toEqual([]);
+    }
+  });
+
+  it('a name like john_doe shows as written in the rendered row (no entity, no markup)', () => {
+    const card = renderFeishuCard(viewPage(stored([attendee('j', { name: 'john_doe' })]), 0, 'all', 10));
+    const row = elements(card).find((e) => e.element_id === 'row_0')!;
+    expect(row.content).toContain('**john\\_doe**');
+    expect(JSON.stringify(card)).not.toContain('&#95;');
   });
 
   it('stays under 30 KB and 200 elements with 20 rows of long names and many problems', () => {
@@ -93,10 +128,11 @@ describe('Feishu report card', () => {
     const err = renderFeishuMessage('en', { title: 'Query failed', text: 'Meeting not found.', detail: 'Vendor said: <at id=all></at>' }) as Record<string, any>;
     expect(err.schema).toBe('2.0');
     expect(err.header.template).toBe('orange');
-    expect(JSON.stringify(err)).not.toContain('<at');
+    expect(markdown(err)).not.toMatch(/(^|[^\\])<at/);
+    expect(markdown(err)).toContain('\\<at id=all\\>');
     const help = renderFeishuMessage('zh', { title: 'meetcheck 使用说明', text: '/quality <会议号>' }) as Record<string, any>;
     expect(help.header.template).toBe('blue');
-    expect(markdown(help)).toBe('/quality &lt;会议号&gt;');
+    expect(markdown(help)).toBe('/quality \\<会议号\\>');
     const progress = renderFeishuProgress('en', 'Loaded 120 / 300 attendees…') as Record<string, any>;
     expect(progress.config.update_multi).toBe(true);
     expect(markdown(progress)).toContain('Loaded 120 / 300');

@@ -115,7 +115,7 @@ describe('Feishu /quality end to end', () => {
     await bot.post('/feishu/events', messageEvent('/quality 12', { messageId: 'om_bad' }));
     await bot.drain();
     const byTo = Object.fromEntries(bot.fake.replies.map((r) => [r.to, r.card]));
-    expect(markdownOf(byTo.om_help)).toContain('/quality &lt;meeting&gt;');
+    expect(markdownOf(byTo.om_help)).toContain('/quality \\\\<meeting\\\\>');
     expect(markdownOf(byTo.om_bad)).toContain('I could not read that command');
   });
 
@@ -206,10 +206,11 @@ describe('Feishu /quality end to end', () => {
     bot.fake.meetings.push(m);
     await bot.post('/feishu/events', messageEvent('/quality 123456789'));
     await bot.drain();
-    const json = JSON.stringify(lastCard(bot));
-    expect(json).not.toContain('<at');
-    expect(json).not.toContain('**bold**');
-    expect(json).toContain('&lt;at id=all&gt;&lt;/at&gt;');
+    const text = lastCard(bot)!.body.elements.filter((e: any) => e.tag === 'markdown').map((e: any) => e.content as string).join('\n');
+    expect(text).not.toMatch(/(^|[^\\])<at/);
+    expect(text).not.toContain('**bold**');
+    expect(text).toContain('\\<at id=all\\>\\</at\\>');
+    expect(text).toContain('\\[x\\](https://evil.invalid)');
   });
 
   it('honours vendor 429s (x-ogw-ratelimit-reset) and a revoked token (99991663, dropped and retried once)', async () => {
@@ -257,11 +258,58 @@ describe('Feishu /quality end to end', () => {
   });
 });
 
+describe('Feishu transport edge cases', () => {
+  it('the report lands even when patches are refused (230020 frequency limit, HTTP 500): no card left on "querying…"', async () => {
+    bot = await startBot();
+    bot.fake.meetings.push(meeting('123456789', 3, { bad: [1] }));
+    bot.fake.failNext('patch', 3, { status: 400, code: 230020, msg: 'This operation triggers the frequency limit' });
+    bot.fake.failNext('patch', 2, { status: 500, code: 230099, msg: 'internal error' });
+    await bot.post('/feishu/events', messageEvent('/quality 123456789', { messageId: 'om_rl_patch' }));
+    await bot.drain();
+    const final = markdownOf(lastCard(bot)!);
+    expect(final).toContain('3 attendees (per device), 1 with alerts');
+    expect(final).not.toContain('Checking the quality');
+    // Five refusals, then the newest card: far fewer calls than pushes, and the last one is the report.
+    const calls = bot.fake.calls.filter((c) => c.method === 'PATCH');
+    expect(calls.length).toBeGreaterThanOrEqual(6);
+    expect(String((calls.at(-1)!.body as { content: string }).content)).toContain('row_0');
+  });
+
+  it('a bot-info answer with code ≠ 0 (HTTP 200) is not kept: the next message asks again', async () => {
+    bot = await startBot();
+    bot.fake.meetings.push(meeting('123456789', 2));
+    bot.fake.failNext('bot_info', 1, { status: 200, code: 230006, msg: 'Bot ability is not activated' });
+    // Without the bot's id any @mention counts (the documented fallback) …
+    await bot.post('/feishu/events', messageEvent('/quality 123456789', { messageId: 'om_other1', mentions: ['ou_someone'] }));
+    await bot.drain();
+    // … but once Feishu answers, an @mention of someone else is not a command any more.
+    await bot.post('/feishu/events', messageEvent('/quality 123456789', { messageId: 'om_other2', mentions: ['ou_someone'] }));
+    await bot.post('/feishu/events', messageEvent('/quality 123456789', { messageId: 'om_bot', mentions: ['ou_bot'] }));
+    await bot.drain();
+    expect(bot.fake.replies.map((r) => r.to).sort()).toEqual(['om_bot', 'om_other1']);
+    expect(bot.fake.calls.filter((c) => c.path === '/open-apis/bot/v3/info')).toHaveLength(2);
+  });
+
+  it('takes a 200 KB callback (a 150 KB text, the documented maximum, encrypted) and answers 413 to a 300 KB body', async () => {
+    bot = await startBot();
+    const long = messageEvent('x'.repeat(150 * 1024), { messageId: 'om_long', mentions: [] });
+    const body = JSON.stringify({ encrypt: encrypt(ENCRYPT_KEY, JSON.stringify(long)) });
+    expect(body.length).toBeGreaterThan(200 * 1024);
+    expect(body.length).toBeLessThan(256 * 1024);
+    expect((await bot.post('/feishu/events', null, { raw: body })).status).toBe(200);
+    const huge = JSON.stringify({ encrypt: 'A'.repeat(300 * 1024) });
+    expect((await bot.post('/feishu/events', null, { raw: huge })).status).toBe(413);
+    await bot.drain();
+  });
+});
+
 describe('Feishu channel wiring', () => {
-  it('long-connection mode mounts no webhook routes and starts and stops without a public URL', async () => {
+  it('long-connection mode mounts no event route, only /feishu/card (for callbacks set to HTTP), and stops cleanly', async () => {
     bot = await startBot({ FEISHU_MODE: 'ws' });
     const res = await bot.post('/feishu/events', { challenge: 'x', token: TOKEN, type: 'url_verification' }, { unsigned: true });
     expect(res.status).toBe(404);
+    const card = await bot.post('/feishu/card', { challenge: 'x', token: TOKEN, type: 'url_verification' }, { unsigned: true });
+    expect(card.body).toEqual({ challenge: 'x' });
   });
 
   it('registers both routes and keeps the signed encrypted envelope format for clicks', async () => {

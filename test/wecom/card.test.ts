@@ -142,10 +142,20 @@ describe('renderWecomMessage', () => {
 });
 
 describe('escapeMarkdown', () => {
-  it('neutralises markup and mentions in stream text', () => {
-    const out = escapeMarkdown('<at id=all></at> **x** [a](b) @all');
-    expect(out).not.toContain('<');
-    expect(out).not.toMatch(/(^|[^\\])\*\*/);
-    expect(out).toContain('\\@all');
+  it('defuses what would ping, link or open a tag in stream text, with no backslash to show', () => {
+    const out = escapeMarkdown('<at id=all></at> <@zhangsan> [link](http://x) @all @ALL');
+    expect(out).not.toMatch(/[<>]/);
+    expect(out).toContain('＜@zhangsan＞');
+    expect(out).not.toMatch(/@all/i);
+    expect(out).not.toContain('](');
+    expect(out).not.toContain('\\');
+    // Read by a person (invisible word joiners dropped), it is what the vendor wrote, brackets full-width.
+    expect(out.replace(/\u2060/g, '')).toBe('＜at id=all＞＜/at＞ ＜@zhangsan＞ [link](http://x) @all @ALL');
+  });
+
+  it('leaves underscores, asterisks and the rest alone: zhang_san shows as written', () => {
+    expect(escapeMarkdown('zhang_san')).toBe('zhang_san');
+    expect(escapeMarkdown('john_doe **x** a~b #1 a|b x@example.com')).toBe('john_doe **x** a~b #1 a|b x@example.com');
+    expect(escapeMarkdown('line 1\nline\u0007 2')).toBe('line 1\nline  2');
   });
 });

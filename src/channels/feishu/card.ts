@@ -20,24 +20,22 @@ const MAX_NAME_CHARS = 40;
 const MAX_PROBLEM_CHARS = 80;
 
 /**
- * Escapes text for a Feishu markdown element so it shows as written: `<at id=all></at>` pings
- * nobody, `**x**` is not bold, `[x](url)` is no link. Angle brackets and & become the HTML entities
- * the markdown component documents; the inline-markup punctuation (emphasis, strike, code,
- * links) becomes numeric entities (UNCONFIRMED that every client decodes these; the fallback is
- * visible entities, never markup).
- * Line breaks collapse so a name cannot start a heading or a list.
+ * Escapes text for a Feishu markdown element so it shows as written: `john_doe` keeps its
+ * underscore, `<at id=all></at>` pings nobody, `**x**` is not bold, `[x](url)` is no link. This is
+ * how Feishu's own plugin escapes text for card markdown (larksuite/openclaw-lark
+ * src/card/builder.ts: backslashes doubled, then `` ` * _ { } [ ] < > `` each behind a backslash),
+ * which relies on the clients honouring backslash escapes; numeric entities (`&#95;`, used here
+ * before) are not documented for card markdown and show literally where not decoded. An `&` that would start an
+ * entity becomes `&amp;`, so `&lt;at id=all&gt;` cannot turn into a tag; a plain "A & B" is left as
+ * written. Line breaks collapse so a name cannot start a heading or a list. `~` is left alone, as
+ * the plugin does: at worst a name with `~~` shows struck through, never pings or links.
  */
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(/[&<>*_~`[\]\\]/g, (ch) => {
-      switch (ch) {
-        case '&': return '&amp;';
-        case '<': return '&lt;';
-        case '>': return '&gt;';
-        default: return `&#${ch.codePointAt(0)};`;
-      }
-    });
+    .replace(/&(?=#?[0-9A-Za-z]+;)/g, '&amp;')
+    .replace(/\\/g, '\\\\')
+    .replace(/([`*_{}[\]<>])/g, '\\$1');
 }
 
 function clip(text: string, max: number): string {

@@ -26,8 +26,12 @@ import type { Envelope } from './verify.js';
 export const DEDUPE_TTL_MS = 12 * 3600_000;
 /** Messages older than this are replays (the SDK's channel/safety stale-detector: 30 min, anchors §3.3). */
 export const STALE_MS = 30 * 60_000;
-/** A card's buttons work for 30 days (§4.2); its command is kept that long so an expired report can be re-run. */
-export const COMMAND_TTL_MS = 30 * 24 * 3600_000;
+/**
+ * A JSON 2.0 card can be clicked and updated for 14 days ("2.0 结构：卡片可交互和可更新时间统一为 14 天",
+ * open.feishu.cn/document/feishu-cards/card-json-v2-breaking-changes-release-notes; the patch API
+ * refuses older messages with 230031); its command is kept that long so an expired report can be re-run.
+ */
+export const COMMAND_TTL_MS = 14 * 24 * 3600_000;
 
 export interface ClickAnswer {
   /** The JSON 200 body: `{}`, `{toast}`, or `{toast?, card:{type:'raw', data}}`. */

@@ -17,8 +17,11 @@ export interface Im {
   patch(messageId: string, card: object): Promise<void>;
   /** Sends a card into a chat (the meeting-end report); `uuid` makes a resend land once. */
   send(chatId: string, card: object, uuid: string): Promise<void>;
-  /** The bot's open_id, to tell its @mention from others' (§3.1); undefined if it cannot be read. */
+  /** The bot's open_id, to tell its @mention from others' (§3.1); undefined if it cannot be read (asked again next time). */
   botOpenId(): Promise<string | undefined>;
+  /** Aborted when the channel stops: card patch retries give up instead of holding the shutdown. */
+  readonly stopping?: AbortSignal;
+  close?(): void;
 }
 
 export class ImError extends Error {
@@ -37,10 +40,17 @@ export interface ImDeps {
   log: Logger;
   metrics: Metrics;
   dispatcher?: Dispatcher;
+  /** Per call (http/outbound.ts DEFAULT_TIMEOUT_MS when unset); tests shorten it. */
+  timeoutMs?: number;
 }
 
 export function createIm(deps: ImDeps): Im {
-  const { client, tokens } = createLarkClient(deps.config, { metrics: deps.metrics, clock: deps.clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) }, deps.log);
+  const { client, tokens } = createLarkClient(deps.config, {
+    metrics: deps.metrics, clock: deps.clock,
+    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
+  }, deps.log);
+  const stopping = new AbortController();
 
   async function call<T>(op: string, fn: () => Promise<{ code?: number; msg?: string; data?: T }>): Promise<T | undefined> {
     for (let attempt = 1; ; attempt++) {
@@ -60,8 +70,18 @@ export function createIm(deps: ImDeps): Im {
     }
   }
 
+  /** Only a real open_id is kept: a failure (HTTP error or a 200 with code ≠ 0) is asked again on the next message. */
   let botId: Promise<string | undefined> | undefined;
+  const forgetBotId = (why: string) => {
+    deps.log.warn({ err: why }, 'could not read the bot open_id; answering any @mention until it can be read');
+    botId = undefined;
+    return undefined;
+  };
   return {
+    stopping: stopping.signal,
+    close() {
+      stopping.abort(new Error('feishu channel stopping'));
+    },
     async reply(messageId, card, uuid) {
       const data = await call<{ message_id?: string }>('reply', () => client.im.v1.message.reply({
         path: { message_id: messageId },
@@ -80,13 +100,14 @@ export function createIm(deps: ImDeps): Im {
       await call('patch', () => client.im.v1.message.patch({ path: { message_id: messageId }, data: { content: JSON.stringify(card) } }) as Promise<{ code?: number; msg?: string }>);
     },
     botOpenId() {
-      botId ??= client.request<{ code?: number; bot?: { open_id?: string } }>({ method: 'GET', url: '/open-apis/bot/v3/info' })
-        .then((res) => res.bot?.open_id)
-        .catch((err: unknown) => {
-          deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the bot open_id; answering any @mention');
-          botId = undefined;
-          return undefined;
-        });
+      // GET /open-apis/bot/v3/info answers {code, msg, bot:{open_id, …}} (open.feishu.cn/document/ukTMukTMukTM/uAjMxEjLwITMx4CMyETM, "code: 非 0 表示失败").
+      botId ??= client.request<{ code?: number; msg?: string; bot?: { open_id?: string } }>({ method: 'GET', url: '/open-apis/bot/v3/info' })
+        .then((res) => {
+          const id = res.bot?.open_id;
+          if ((res.code !== undefined && res.code !== 0) || typeof id !== 'string' || id === '') return forgetBotId(`code ${String(res.code)} ${res.msg ?? ''}`.trim());
+          return id;
+        })
+        .catch((err: unknown) => forgetBotId(err instanceof Error ? err.message : String(err)));
       return botId;
     },
   };

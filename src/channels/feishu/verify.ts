@@ -16,8 +16,13 @@ import { HttpError, parseJsonObject, readRawBody } from '../../http/body.js';
 
 /** Replay window for signed requests, after bolt-js verify-request.ts (anchors.md §4.1): 5 minutes. */
 export const SIGNATURE_WINDOW_MS = 5 * 60_000;
-/** Callbacks are a few KB; 64 KB leaves room and stops floods early. */
-export const CALLBACK_BODY_LIMIT = 64 * 1024;
+/**
+ * A text message may be up to 150 KB (open.feishu.cn/document/server-docs/im-v1/message/create:
+ * "文本消息请求体最大不能超过 150 KB"), and its receive event carries it whole; encrypted, base64 adds a
+ * third (≈ 200 KB). 256 KB takes that with room for the envelope, so a long pasted message is
+ * acked instead of answered 413 (which Feishu would re-push), and a flood is still cut off early.
+ */
+export const CALLBACK_BODY_LIMIT = 256 * 1024;
 
 export type Envelope = Record<string, unknown>;
 

@@ -180,9 +180,22 @@ export function clipBytes(s: string, max: number): string {
   return out;
 }
 
-/** Markdown for stream content: vendor text shows as written, pings nobody, starts no list or heading. */
+/**
+ * Vendor text for stream markdown: it pings nobody, links nowhere and opens no tag, and otherwise
+ * shows as written. Whether WeCom's stream markdown honours backslash escapes is UNCONFIRMED (no
+ * WeCom page found says so, doc 101031 included), and where it does not, `zhang\_san` would show
+ * its backslash; WeCom's legacy markdown documents no escape either (see tencent/markdown.ts). So
+ * nothing is backslash-escaped; only what could act is defused with characters that read the same:
+ *   `<` `>`  full-width (clean()): no `<@userid>` mention, no `<font>` or other tag;
+ *   `@all`   a word joiner (U+2060) after the `@`, so no @everyone however the client matches it;
+ *   `](`     a word joiner between, so `[text](url)` is no link.
+ * `_`, `*`, `~`, `#` stay as they are: `zhang_san` shows as written, and at worst a name with
+ * `**` comes out bold, which is cosmetic. Bare URLs may still be made clickable by the client.
+ */
 export function escapeMarkdown(s: string): string {
-  return clean(s, true).replace(/([\\`*_[\]()#|~@])/g, '\\$1');
+  return clean(s, true)
+    .replace(/@(?=all\b)/gi, '@\u2060')
+    .replace(/\]\(/g, ']\u2060(');
 }
 
 /** Fills `"{{name}}"` placeholders; a placeholder whose value is undefined or an empty list drops its key. */
