@@ -7,6 +7,8 @@ import { LarkHttpError } from '../../http/lark.js';
  */
 export type Verdict =
   | { kind: 'token'; error: MeetcheckError }
+  /** The user_access_token was refused as invalid or expired: renew it once and retry. */
+  | { kind: 'user_token'; error: MeetcheckError }
   | { kind: 'rate'; error: MeetcheckError; waitMs: number }
   | { kind: 'transient'; error: MeetcheckError }
   | { kind: 'fatal'; error: MeetcheckError; code?: number };
@@ -15,6 +17,20 @@ export type Verdict =
 export const TOKEN_INVALID = 99991663;
 /** 99991400: frequency limit, HTTP 429 with x-ogw-ratelimit-reset seconds (§5.2). */
 export const RATE_LIMITED = 99991400;
+/**
+ * Scope and token-type refusals (open.feishu.cn server-docs/api-call-guide/generic-error-code):
+ * 99991672 the app lacks the API's scope; 99991679 the user has not granted it; 99991668 the
+ * user_access_token is invalid; 99991677 it has expired. 121005 is the VC APIs' own "no
+ * permission", which covers the token type as well as the operator (feishu-bot-and-vc-api.md §5.1).
+ */
+export const APP_SCOPE_MISSING = 99991672;
+export const USER_SCOPE_MISSING = 99991679;
+export const USER_TOKEN_INVALID = 99991668;
+export const USER_TOKEN_EXPIRED = 99991677;
+export const VC_NO_PERMISSION = 121005;
+/** 126006: end − start over 1 day; 126009: no meeting for these times (participant_list/get 错误码). */
+export const SPAN_TOO_LONG = 126006;
+export const MEETING_NOT_MATCHED = 126009;
 /** 126010: no device for this user and join_time (quality only): that attendee has no data. */
 export const DEVICE_NOT_FOUND = 126010;
 /** When the 429 carries no reset header: a fraction of the per-minute window. */
@@ -29,7 +45,13 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v[0] : v;
 }
 
-export function classify(err: unknown, api: string): Verdict {
+/** How the call was made: with the admin's user_access_token or the app's tenant token, and whether user mode is on. */
+export interface CallAuth {
+  userToken: boolean;
+  userMode: boolean;
+}
+
+export function classify(err: unknown, api: string, auth: CallAuth = { userToken: false, userMode: false }): Verdict {
   let status: number | undefined;
   let code: number | undefined;
   let msg = '';
@@ -62,6 +84,20 @@ export function classify(err: unknown, api: string): Verdict {
     return { kind: 'rate', error: make('rate_limited', { retryAfterMs: waitMs }), waitMs };
   }
   if (code === TOKEN_INVALID) return { kind: 'token', error: make('vendor_auth') };
+  if (auth.userToken) {
+    if (code === USER_TOKEN_INVALID || code === USER_TOKEN_EXPIRED) return { kind: 'user_token', error: make('user_auth_lapsed') };
+    // The authoriser did not grant this API's scope: authorising again (with FEISHU_USER_SCOPES) fixes it.
+    if (code === USER_SCOPE_MISSING) return { kind: 'fatal', error: make('user_auth_required'), code };
+    if (code === VC_NO_PERMISSION) {
+      const hint = `feishu ${api}: 121005 no permission. The person who authorised needs Feishu Admin → Video Conferencing → Meeting management (授权人需有“视频会议-会议管理”管理员权限)`;
+      return { kind: 'fatal', error: new MeetcheckError('no_permission', hint, { vendor: 'feishu', cause: err }), code };
+    }
+  } else if (code === APP_SCOPE_MISSING || code === USER_SCOPE_MISSING || (code === VC_NO_PERMISSION && auth.userMode)) {
+    // The tenant token was refused for scope: apps created today hold the VC scope for
+    // user_access_token only ("新权限只支持使用user_access_token", vc-v1/meeting_list/get).
+    if (auth.userMode) return { kind: 'fatal', error: make('user_auth_required'), code };
+    if (code !== VC_NO_PERMISSION) return { kind: 'fatal', error: make('user_auth_off'), code };
+  }
   if (code !== undefined && AUTH.has(code)) return { kind: 'fatal', error: make('vendor_auth'), code };
   if (code === 121005) {
     // "All four query APIs require that the user who created the self-built app has … Video
