@@ -148,6 +148,8 @@ export interface FakeFeishu {
   meetings: FakeMeeting[];
   tokensIssued: number;
   botOpenId: string;
+  /** How times are written in answers; the documented shape unless a test swaps it (F6). */
+  timeText: (unix: number) => string;
   /** The next `count` calls to `api` fail with this error. */
   failNext(api: Api | 'reply' | 'patch' | 'token', count: number, err: Injected): void;
   /** Tokens issued so far are rejected with 99991663 from now on. */
@@ -248,7 +250,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
         .filter((m) => (!q.meeting_no || m.no === q.meeting_no) && m.start >= start && m.start <= end)
         .map((m) => ({
           meeting_id: m.no, meeting_instance_id: m.instanceId ?? `inst-${m.no}-${m.start}`, meeting_topic: m.topic,
-          meeting_start_time: feishuTime(m.start), meeting_end_time: m.end !== undefined && m.end <= now ? feishuTime(m.end) : '',
+          meeting_start_time: fake.timeText(m.start), meeting_end_time: m.end !== undefined && m.end <= now ? fake.timeText(m.end) : '',
           number_of_participants: String(m.participants.length),
         }));
       return page(list, q, res, 'meeting_list');
@@ -277,7 +279,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
       const list = m.participants.filter(inWindow).map((p) => ({
         participant_name: p.name, user_id: p.userId ?? '', ...(p.roomId ? { meeting_room_id: p.roomId } : {}),
         device: p.device ?? 'windows', protocol: p.protocol ?? 'udp', network_type: 'wifi',
-        join_time: feishuTime(p.join), leave_time: feishuTime(p.leave ?? m.end!), time_in_meeting: '00:30:00',
+        join_time: fake.timeText(p.join), leave_time: fake.timeText(p.leave ?? m.end!), time_in_meeting: '00:30:00',
       }));
       return page(list, q, res, 'participants');
     }
@@ -429,6 +431,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
       return tokenSeq;
     },
     botOpenId: 'ou_bot',
+    timeText: feishuTime,
     failNext(api, count, err) {
       const list = injected.get(api) ?? [];
       for (let i = 0; i < count; i++) list.push(err);

@@ -76,6 +76,8 @@ const DEFAULT_ACCESS_LIFE_S = 7200;
  */
 const TOKEN_SERVER_ERROR = 20050;
 const RETRY_AFTER_MS = 500;
+/** After Feishu could not answer a refresh, the current token is used this long before trying again. */
+const REFRESH_BACKOFF_MS = 30_000;
 const SEAL_VERSION = 'v1';
 
 // ---- sealing -------------------------------------------------------------------------------
@@ -133,6 +135,7 @@ export function createGrantStore(deps: GrantStoreDeps): GrantStore {
   const tokenUrl = `${deps.baseUrl}/open-apis/authen/v2/oauth/token`;
   const shapesSeen = new Set<string>();
   let inflight: Promise<string> | undefined;
+  let refreshBackoffUntil = 0;
 
   const lapsed = (detail: string) => new MeetcheckError('user_auth_lapsed', `feishu: ${detail}`.slice(0, 200), { vendor: 'feishu' });
 
@@ -257,6 +260,7 @@ export function createGrantStore(deps: GrantStoreDeps): GrantStore {
       }
       // Feishu could not answer: a token that still works beats failing the command.
       if (!rejected && g.expiresAt > clock.now()) {
+        refreshBackoffUntil = clock.now() + REFRESH_BACKOFF_MS;
         log.warn({ vendor: 'feishu', err: err instanceof Error ? err.message : String(err) }, 'feishu user token refresh failed; using the current token until it ends');
         return g.accessToken;
       }
@@ -344,6 +348,8 @@ export function createGrantStore(deps: GrantStoreDeps): GrantStore {
       const g = await load();
       if (!g) return undefined;
       if (fresh(g)) return g.accessToken;
+      // Feishu just failed to answer a refresh: a token that still works, rather than asking again at once.
+      if (clock.now() < refreshBackoffUntil && g.expiresAt > clock.now()) return g.accessToken;
       return renewOnce(g.accessToken, false, signal);
     },
 
