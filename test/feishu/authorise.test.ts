@@ -43,6 +43,14 @@ describe('who may authorise', () => {
     expect(authoriseLink(forBoss)).toMatch(/^https:\/\/accounts\.feishu\.cn\/open-apis\/authen\/v1\/authorize\?state=[A-Za-z0-9_-]{43}$/);
     expect(text(forBoss)).toContain('<at id=ou_boss></at> can fix this');
     expect(forBoss).toMatchObject({ schema: '2.0', config: { update_multi: true } });
+    // JSON 2.0: element_ids unique, a letter first, letters/digits/_ only, at most 20 characters;
+    // the button opens the link (behaviors open_url), no legacy `action` module.
+    const ids = (forBoss as any).body.elements.map((e: any) => e.element_id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z][A-Za-z0-9_]{0,19}$/);
+    const button = (forBoss as any).body.elements.find((e: any) => e.tag === 'button');
+    expect(button).toMatchObject({ type: 'primary', text: { tag: 'plain_text', content: 'Authorise' }, behaviors: [{ type: 'open_url' }] });
+    expect(JSON.stringify(forBoss)).not.toContain('"tag":"action"');
   });
 
   it('other failures, and vendors that cannot take an authorisation, get the usual card', async () => {

@@ -205,6 +205,13 @@ describe('Feishu user authorisation, end to end', () => {
     expect(page.body).toContain('MEETCHECK_ENCRYPTION_KEY is not set');
   });
 
+  it('long-connection mode serves the OAuth callback too (a browser reaches it, not the event push)', async () => {
+    bot = await startBot({ ...USER_MODE_ENV, FEISHU_MODE: 'ws' }, { fake: { vcScope: 'user' } });
+    const page = await followRedirect(bot, `${PUBLIC_URL}/feishu/oauth/callback?code=x&state=${'B'.repeat(43)}`);
+    expect(page.status).toBe(400);
+    expect(page.body).toContain('not valid');
+  });
+
   it('121005 for the tenant token also offers authorisation; existing apps with the legacy scope never see the button', async () => {
     bot = await startBot(USER_MODE_ENV, { fake: { vcScope: 'user', tenantRefusal: { status: 403, code: 121005, msg: 'no permission' } } });
     bot.fake.meetings.push(meeting('123456789', 2));
