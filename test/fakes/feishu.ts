@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A fake Feishu open platform, written from shared/vendor-docs (feishu-bot-and-vc-api.md §1.5,
- * §1.7, §3, §4.4, §5; feishu-vc-participant-quality-list.md), not from our code:
+ * A fake Feishu open platform, written from Feishu's own pages (open.feishu.cn: auth-v3
+ * tenant_access_token_internal, im-v1/message/{reply,patch}, vc-v1/{meeting_list,participant_list,
+ * participant_quality_list}/get, api-call-guide/{generic-error-code,frequency-control}), not from our code:
  *   POST /open-apis/auth/v3/tenant_access_token/internal   {code:0, tenant_access_token, expire}
  *   GET  /open-apis/vc/v1/meeting_list                      unix-second window, text times back
  *   GET  /open-apis/vc/v1/participant_list                  start must match to the minute, span ≤ 1 day

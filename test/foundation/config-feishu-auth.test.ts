@@ -59,7 +59,7 @@ describe('config: Feishu user authorisation', () => {
     [{ MEETCHECK_PUBLIC_URL: 'bot.example.com' }, /^MEETCHECK_PUBLIC_URL: an http\(s\) URL/],
     [{ FEISHU_USER_SCOPES: 'vc:a:read <script>' }, /^FEISHU_USER_SCOPES: Feishu scope names/],
     [{ ...FEISHU, MEETCHECK_ENCRYPTION_KEY: KEY, MEETCHECK_PUBLIC_URL: 'https://b.example', FEISHU_ACCOUNTS_URL: 'nope' }, /^FEISHU_ACCOUNTS_URL:/],
-  ])('%o → one clear line, the key never echoed', (env, expected) => {
+  ])('%o → one clear line, the key never echoed', (env: Record<string, string>, expected) => {
     const message = err(env);
     expect(message).toMatch(expected);
     expect(message).not.toContain('\n');

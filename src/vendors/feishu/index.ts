@@ -19,7 +19,7 @@ import { toSample, type QualityItem } from './samples.js';
 import { parseFeishuTime, timeShape } from './time.js';
 
 /**
- * Feishu VC as a meeting vendor (feishu-bot-and-vc-api.md §0, §1.3):
+ * Feishu VC as a meeting vendor (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/{meeting_list,participant_list,participant_quality_list}/get):
  *   meetingList.get        the meeting number → its ended occurrence and start/end times;
  *   participantList.get    everyone's name, device, id and join_time (all pages);
  *   participantQualityList.get  one participant's per-minute samples per call.
@@ -43,15 +43,15 @@ type Api = 'meeting_list' | 'participant_list' | 'quality';
 type CallAuth = ReturnType<typeof lark.withUserAccessToken> | undefined;
 
 /**
- * 100 requests a minute per app for each of the three VC data APIs (§1.3 "Rules"), shared by every
+ * 100 requests a minute per app for each of the three VC data APIs (接口频率限制 on each page), shared by every
  * command and replica through the store. A bucket of 100 refilled at 100/min would allow ~200 in
  * the first minute and earn 429s; a burst of 10 refilled at 90/min never passes 100 in any
  * 60 s window (10 + 90), and 10 is one card page, loaded at once.
  */
 const RATE: RateLimit = { limit: 10, windowMs: 6_667 };
-/** Page sizes: VC data APIs accept 20–100 (feishu-vc-participant-quality-list.md, page_size). */
+/** Page sizes: VC data APIs accept 20–100 (vc-v1/participant_quality_list/get, page_size 取值范围). */
 const PAGE_SIZE = 100;
-/** Default lookup window: meetings of the last 7 days (issue 3); meeting_list allows a year (§1.3). */
+/** Default lookup window: meetings of the last 7 days; meeting_list allows a year (vc-v1/meeting_list/get, 126006). */
 const LOOKBACK_S = 7 * 86_400;
 /**
  * participant_list / quality: end − start ≤ 1 day (126006), and for an ended meeting the end must be
@@ -65,7 +65,7 @@ const MAX_PARTICIPANT_PAGES = 200;
 const MAX_QUALITY_PAGES = 20;
 /** Parallel quality calls for one batch: the shared bucket is the real limit; this bounds latency. */
 const CONCURRENCY = 4;
-/** Retries: one token refresh (99991663, §1.5); 429s after their reset; 5xx with backoff (larksuite channel/outbound/retry.ts). */
+/** Retries: one token refresh (99991663, generic-error-code); 429s after their reset; 5xx with backoff (larksuite/node-sdk channel/outbound/retry.ts). */
 const RATE_RETRIES = 3;
 const TRANSIENT_RETRIES = 2;
 const BACKOFF_MS = 500;
@@ -290,7 +290,7 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
     const join = readTime('join_time', p.join_time);
     const leave = readTime('leave_time', p.leave_time);
     // Rooms: `meeting_room_id` in the SDK types, `room_id` in the query; which one the list
-    // carries is UNCONFIRMED (§1.3), so either is accepted.
+    // carries is UNCONFIRMED (node-sdk code-gen/projects/vc.ts vs the doc), so either is accepted.
     const roomId = p.meeting_room_id || p.room_id;
     const id = p.user_id || roomId || '';
     const protocol = typeof p.protocol === 'string' ? p.protocol.toLowerCase() : '';
