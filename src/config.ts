@@ -14,6 +14,21 @@ export interface FeishuConfig {
   encryptKey?: string;
   baseUrl: string;
   mode: 'webhook' | 'ws';
+  /** User authorisation for the VC data APIs (an admin's user_access_token); absent when off. */
+  userAuth?: FeishuUserAuthConfig;
+  /** Why user authorisation is off, when it is: the variable that is missing. */
+  userAuthOff?: 'MEETCHECK_ENCRYPTION_KEY' | 'MEETCHECK_PUBLIC_URL';
+}
+
+export interface FeishuUserAuthConfig {
+  /** MEETCHECK_PUBLIC_URL + /feishu/oauth/callback: registered under 安全设置 → 重定向URL. */
+  redirectUri: string;
+  /** Where the consent page lives: accounts.feishu.cn / accounts.larksuite.com (FEISHU_ACCOUNTS_URL). */
+  accountsUrl: string;
+  /** Scopes asked for, offline_access (a refresh token) always among them (FEISHU_USER_SCOPES). */
+  scopes: string[];
+  /** MEETCHECK_ENCRYPTION_KEY: 32 bytes for AES-256-GCM over stored grants. */
+  key: Buffer;
 }
 export interface WecomBotConfig {
   token: string;
@@ -56,6 +71,8 @@ export interface Config {
   defaultVendor?: VendorName;
   console: boolean;
   redisUrl?: string;
+  /** MEETCHECK_PUBLIC_URL: the bot's own public base URL (no trailing slash), for OAuth redirects. */
+  publicUrl?: string;
   feishu?: FeishuConfig;
   wecomBot?: WecomBotConfig;
   wecomMeeting?: WecomMeetingConfig;
@@ -76,6 +93,19 @@ export class ConfigError extends Error {
 export const MAX_PAGE_SIZE_WECOM = 6;
 /** Feishu cards must stay under 200 elements and 30 KB (feishu-bot-and-vc-api.md §4.1); 20 rows fit both. */
 export const MAX_PAGE_SIZE_FEISHU = 20;
+/**
+ * The VC scope an app created today can request for the data APIs. The meeting_list/get and
+ * participant_list/get pages (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/…)
+ * say the legacy scopes "已无法继续申请。新权限只支持使用user_access_token" but the copies we read
+ * do not name the new one: UNCONFIRMED. This default is the user-identity VC read scope Feishu's
+ * own CLI asks for (larksuite/cli shortcuts/vc/vc_detail.go); set FEISHU_USER_SCOPES to the name
+ * the console shows next to 查询会议明细 if it differs.
+ */
+export const DEFAULT_FEISHU_USER_SCOPES = ['vc:meeting.meetingevent:read'];
+/** A refresh token comes back only with offline_access (open.feishu.cn …/refresh-user-access-token, 前置工作). */
+export const OFFLINE_ACCESS = 'offline_access';
+/** The OAuth redirect route on the bot (DESIGN public contract). */
+export const FEISHU_OAUTH_CALLBACK_PATH = '/feishu/oauth/callback';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -111,14 +141,32 @@ export function loadConfig(env: Env = process.env): Config {
   const redisUrl = get('REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL');
 
+  const publicRaw = get('MEETCHECK_PUBLIC_URL');
+  const publicUrl = publicRaw === undefined ? undefined : url(publicRaw, 'MEETCHECK_PUBLIC_URL');
+  const keyRaw = get('MEETCHECK_ENCRYPTION_KEY');
+  const encryptionKey = keyRaw === undefined ? undefined : key32(keyRaw, 'MEETCHECK_ENCRYPTION_KEY');
+  const userScopes = scopeList(get('FEISHU_USER_SCOPES'), 'FEISHU_USER_SCOPES');
+  const accountsRaw = get('FEISHU_ACCOUNTS_URL');
+
   const feishuParts = group(get, ['FEISHU_APP_ID', 'FEISHU_APP_SECRET']);
+  const feishuBase = url(get('FEISHU_BASE_URL') ?? 'https://open.feishu.cn', 'FEISHU_BASE_URL');
   const feishu: FeishuConfig | undefined = feishuParts && {
     appId: feishuParts.FEISHU_APP_ID!,
     appSecret: feishuParts.FEISHU_APP_SECRET!,
-    baseUrl: url(get('FEISHU_BASE_URL') ?? 'https://open.feishu.cn', 'FEISHU_BASE_URL'),
+    baseUrl: feishuBase,
     mode: oneOf(get('FEISHU_MODE') ?? 'webhook', 'FEISHU_MODE', ['webhook', 'ws']) as 'webhook' | 'ws',
     ...opt('verificationToken', get('FEISHU_VERIFICATION_TOKEN')),
     ...opt('encryptKey', get('FEISHU_ENCRYPT_KEY')),
+    ...(encryptionKey && publicUrl
+      ? {
+        userAuth: {
+          redirectUri: `${publicUrl}${FEISHU_OAUTH_CALLBACK_PATH}`,
+          accountsUrl: accountsRaw === undefined ? accountsUrlFor(feishuBase) : url(accountsRaw, 'FEISHU_ACCOUNTS_URL'),
+          scopes: [OFFLINE_ACCESS, ...(userScopes ?? DEFAULT_FEISHU_USER_SCOPES).filter((x) => x !== OFFLINE_ACCESS)],
+          key: encryptionKey,
+        },
+      }
+      : { userAuthOff: encryptionKey ? 'MEETCHECK_PUBLIC_URL' as const : 'MEETCHECK_ENCRYPTION_KEY' as const }),
   };
   if (feishu && feishu.mode === 'webhook' && !feishu.verificationToken && !feishu.encryptKey) {
     // Without either, a forged event could not be told from a real one.
@@ -182,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...opt('admins', admins),
     ...opt('defaultVendor', defaultVendor),
     ...opt('redisUrl', redisUrl),
+    ...opt('publicUrl', publicUrl),
     ...opt('feishu', feishu),
     ...opt('wecomBot', wecomBot),
     ...opt('wecomMeeting', wecomMeeting),
@@ -200,7 +249,20 @@ export function describeConfig(c: Config): Record<string, unknown> {
     store: c.redisUrl ? 'redis' : 'memory',
     lang: c.lang,
     restricted: Boolean(c.allowedChats || c.admins),
+    ...(c.feishu ? { feishuUserAuth: c.feishu.userAuth ? 'on' : `off (${c.feishu.userAuthOff} not set)` } : {}),
   };
+}
+
+/**
+ * The consent page's host for an open platform host, as the SDK maps them (node-sdk 1.74.0
+ * OAUTH_DOMAIN_MAP): open.feishu.cn → accounts.feishu.cn, open.larksuite.com →
+ * accounts.larksuite.com. Any other host (a proxy, a test fake) serves both itself.
+ */
+export function accountsUrlFor(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  if (u.hostname === 'open.feishu.cn') return 'https://accounts.feishu.cn';
+  if (u.hostname === 'open.larksuite.com') return 'https://accounts.larksuite.com';
+  return baseUrl;
 }
 
 export function enabledVendors(c: Config): VendorName[] {
@@ -250,6 +312,24 @@ function url(raw: string, name: string): string {
 function aesKey(raw: string, name: string, console = 'WeCom'): string {
   if (!/^[A-Za-z0-9+/]{43}$/.test(raw)) throw new ConfigError(name, `the 43-character EncodingAESKey from the ${console} console (value not shown)`);
   return raw;
+}
+
+/** 32 random bytes in base64 (or base64url), e.g. `openssl rand -base64 32`. */
+function key32(raw: string, name: string): Buffer {
+  const expected = `32 random bytes in base64, e.g. from "openssl rand -base64 32" (value not shown)`;
+  if (!/^[A-Za-z0-9+/_-]{42,44}={0,2}$/.test(raw)) throw new ConfigError(name, expected);
+  const key = Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (key.length !== 32) throw new ConfigError(name, `${expected}; it decodes to ${key.length} bytes`);
+  return key;
+}
+
+/** Feishu scope names, space- or comma-separated, e.g. "vc:meeting.meetingevent:read offline_access". */
+function scopeList(raw: string | undefined, name: string): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.split(/[,\s]+/).filter(Boolean);
+  const bad = items.find((x) => !/^[A-Za-z0-9_.:-]{1,100}$/.test(x));
+  if (bad !== undefined || items.length === 0) throw new ConfigError(name, `Feishu scope names separated by spaces or commas, got "${(bad ?? raw).slice(0, 40)}"`);
+  return items;
 }
 
 function list(raw: string | undefined): ReadonlySet<string> | undefined {

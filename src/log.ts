@@ -11,6 +11,9 @@ export const REDACT_PATHS = [
   'app_secret', '*.app_secret', 'appSecret', '*.appSecret', 'encryptKey', '*.encryptKey', 'aesKey', '*.aesKey',
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', '*.headers.authorization',
   'headers["x-tc-signature"]', '*.headers["x-tc-signature"]', 'password', '*.password',
+  // Feishu user authorisation (OAuth 2): tokens, the client secret and the grant key.
+  'refresh_token', '*.refresh_token', 'refreshToken', '*.refreshToken', 'accessToken', '*.accessToken',
+  'user_access_token', '*.user_access_token', 'client_secret', '*.client_secret', 'encryptionKey', '*.encryptionKey',
 ];
 
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {

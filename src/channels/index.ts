@@ -4,6 +4,7 @@ import type { CoreDeps } from '../core/quality.js';
 import type { Channel } from './types.js';
 import { createConsoleChannel } from './console/index.js';
 import { createFeishuChannel } from './feishu/index.js';
+import { createFeishuOAuthChannel } from './feishu/oauth.js';
 import { createWecomChannel } from './wecom/index.js';
 import { createTencentWebhookChannel } from './tencent/index.js';
 
@@ -19,6 +20,11 @@ export function createChannels(deps: ChannelDeps): Channel[] {
   const channels: Channel[] = [];
   if (deps.config.feishu) {
     channels.push(createFeishuChannel({
+      config: deps.config.feishu, core: deps.core, pageSize: deps.config.pageSize.feishu,
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    }));
+    // The OAuth redirect is reached by a browser, so it is mounted in ws mode too.
+    channels.push(createFeishuOAuthChannel({
       config: deps.config.feishu, core: deps.core, pageSize: deps.config.pageSize.feishu,
       ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
     }));

@@ -12,6 +12,12 @@ export const ERROR_CODES = [
   'meeting_not_created_by_app',
   'wecom_meeting_not_visible',
   'no_permission',
+  /** The vendor serves this data only with a person's authorisation (Feishu VC for apps created today). */
+  'user_auth_required',
+  /** The stored authorisation was revoked or lapsed (its refresh was refused): authorise again. */
+  'user_auth_lapsed',
+  /** The vendor needs a person's authorisation but this bot cannot keep one (no encryption key or public URL). */
+  'user_auth_off',
   'ip_not_trusted',
   'quality_addon_missing',
   'rate_limited',

@@ -52,6 +52,22 @@ export interface VendorClient {
    */
   fetchReport(query: VendorQuery, opts: FetchOptions): Promise<MeetingReport>;
   loadAttendees?(report: MeetingReport, attendees: Attendee[], opts: FetchOptions & { lang: Lang }): Promise<Attendee[]>;
+  /**
+   * Present when the vendor can act on a person's authorisation (OAuth 2) and is set up to keep
+   * one. When a fetch fails with `user_auth_required` or `user_auth_lapsed`, a channel shows the
+   * consent link; the redirect comes back to the channel's own route, which hands the code here.
+   */
+  readonly userAuth?: UserAuthorisation;
+}
+
+export interface UserAuthorisation {
+  /** The vendor's consent page for `state`: a random, single-use value the caller keeps. */
+  authorizeUrl(state: string): string;
+  /**
+   * Exchanges the code from the redirect for a grant. Nothing is stored until `keep()`, so the
+   * caller can first check whose grant it is (`userId`, when the vendor could tell).
+   */
+  exchange(code: string): Promise<{ userId?: string; keep(): Promise<void> }>;
 }
 
 export type VendorRegistry = ReadonlyMap<VendorName, VendorClient>;

@@ -5,7 +5,7 @@ import { httpJson, type HttpDeps } from './outbound.js';
 /**
  * The lark SDK's HTTP, routed through our own `httpJson` so every Feishu call has a timeout, shows
  * in /metrics and honours the injected dispatcher. The SDK's default is axios with no timeout
- * (feishu-bot-and-vc-api.md §1.1). Contract of a custom `httpInstance` (§1.2): resolve to the
+ * (larksuite/node-sdk http/index.ts). Contract of a custom `httpInstance` (node-sdk typings/http.ts): resolve to the
  * response body (or `{data, headers}` when `$return_headers`), honour `params` and
  * `paramsSerializer`. Like axios, a 4xx/5xx rejects, with the status, body and headers on it, so
  * the SDK's own logging and our error mapping see what Feishu said.
@@ -63,7 +63,7 @@ export function larkHttp(deps: HttpDeps, vendor: 'feishu' = 'feishu'): HttpInsta
   } as HttpInstance;
 }
 
-/** A per-client token cache (the SDK's default is process-global, §1.5) that we can clear on 99991663. */
+/** A per-client token cache (the SDK's default `internalCache` is process-global, node-sdk issue #26) that we can clear on 99991663. */
 export interface TokenCache extends Cache {
   clear(): void;
 }

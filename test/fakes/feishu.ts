@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { attachFakeFeishuWs, type FakeFeishuWs } from './feishu-ws.js';
 
 /**
- * A fake Feishu open platform, written from shared/vendor-docs (feishu-bot-and-vc-api.md §1.5,
- * §1.7, §3, §4.4, §5; feishu-vc-participant-quality-list.md), not from our code:
+ * A fake Feishu open platform, written from Feishu's own pages (open.feishu.cn: auth-v3
+ * tenant_access_token_internal, im-v1/message/{reply,patch}, vc-v1/{meeting_list,participant_list,
+ * participant_quality_list}/get, api-call-guide/{generic-error-code,frequency-control}), not from our code:
  *   POST /open-apis/auth/v3/tenant_access_token/internal   {code:0, tenant_access_token, expire}
  *   GET  /open-apis/vc/v1/meeting_list                      unix-second window, text times back
  *   GET  /open-apis/vc/v1/participant_list                  start must match to the minute, span ≤ 1 day
@@ -14,8 +15,23 @@ import { attachFakeFeishuWs, type FakeFeishuWs } from './feishu-ws.js';
  *                                                           5 QPS per message (then 400 230020)
  *   GET  /open-apis/bot/v3/info
  *   POST /callback/ws/endpoint, then the long connection (feishu-ws.ts, from the SDK's WSClient)
+ *   POST /open-apis/authen/v2/oauth/token                  user authorisation (OAuth 2, RFC 6749 shapes)
+ *   GET  /open-apis/authen/v1/user_info                     who a user_access_token belongs to
  * Errors use the documented HTTP statuses and codes; 100 calls a minute per VC API, then HTTP 429
  * 99991400 with x-ogw-ratelimit-reset.
+ *
+ * `vcScope: 'user'` runs the fake as an app created today: the VC data pages say of the legacy
+ * scopes "上方为历史权限，已无法继续申请。新权限只支持使用user_access_token" (open.feishu.cn
+ * vc-v1/meeting_list/get, participant_list/get), so a tenant_access_token is refused (99991672,
+ * "missing API scope", generic-error-code; or 121005, the VC table's "no permission", which also
+ * covers the token type) and a user_access_token holding the new scope is served.
+ *
+ * OAuth (open.feishu.cn/document/authentication-management/access-token/get-user-access-token and
+ * …/refresh-user-access-token): an authorisation code lives 5 minutes and works once; a
+ * refresh_token works once ("原 refresh_token 立即失效"); refresh_token and
+ * refresh_token_expires_in come back only when offline_access was granted. Refusal codes are the
+ * ones Feishu's own plugin handles (larksuite/openclaw-lark src/core/auth-errors.ts): 20026
+ * invalid, 20037 expired, 20064 revoked, 20073 already used, 20050 server error (retryable).
  */
 
 export interface FakeParticipant {
@@ -56,6 +72,8 @@ export interface Reply {
 }
 
 type Api = 'meeting_list' | 'participant_list' | 'participant_quality_list';
+/** The scope the fake treats as the new, user-only VC scope (the real name is UNCONFIRMED; see README). */
+export const FAKE_USER_VC_SCOPE = 'vc:meeting.meetingevent:read';
 type Injected = {
   status: number;
   code: number;
@@ -89,6 +107,48 @@ export interface FakeFeishuOptions {
   now: () => number;
   /** Requests a minute per VC API before 429 (the documented 100). */
   ratePerMinute?: number;
+  /**
+   * 'legacy' (default): the app holds vc:room:readonly, tenant tokens are served (existing apps).
+   * 'user': the app holds only the new user scope; tenant tokens are refused with `tenantRefusal`.
+   */
+  vcScope?: 'legacy' | 'user';
+  /** How a tenant token is refused in 'user' mode (default HTTP 400, 99991672). */
+  tenantRefusal?: Injected;
+  /** Token endpoint success shape: 'doc' = {code:0, …} (default), 'rfc' = no code field, 'string-code' = code "0". */
+  tokenShape?: 'doc' | 'rfc' | 'string-code';
+  /** user_access_token lifetime in seconds (Feishu: about 2 h). */
+  userTokenTtlS?: number;
+  /**
+   * Meetings over 24 h: 'windows' (default) serves any window of at most a day inside the
+   * meeting; 'refuse' answers 126009 to anything but the exact start and end (which 126006 refuses).
+   */
+  longMeetings?: 'windows' | 'refuse';
+}
+
+export interface FakeUser {
+  openId: string;
+  name: string;
+}
+
+interface CodeGrant {
+  user: FakeUser;
+  redirectUri: string;
+  scopes: string[];
+  expiresAt: number;
+  used: boolean;
+}
+
+interface UserToken {
+  user: FakeUser;
+  scopes: string[];
+  expiresAt: number;
+}
+
+interface RefreshGrant {
+  user: FakeUser;
+  scopes: string[];
+  expiresAt: number;
+  state: 'live' | 'used' | 'revoked';
 }
 
 export interface FakeFeishu {
@@ -101,10 +161,23 @@ export interface FakeFeishu {
   botOpenId: string;
   /** The long-connection side: endpoint answers, frames sent and answered. */
   ws: FakeFeishuWs;
+  /** How times are written in answers; the documented shape unless a test swaps it (F6). */
+  timeText: (unix: number) => string;
   /** The next `count` calls to `api` fail with this error. */
-  failNext(api: Api | 'reply' | 'patch' | 'bot_info', count: number, err: Injected): void;
+  failNext(api: Api | 'reply' | 'patch' | 'bot_info' | 'token', count: number, err: Injected): void;
   /** Tokens issued so far are rejected with 99991663 from now on. */
   revokeTokens(): void;
+  /**
+   * The authorize page (out of scope to render): checks the link the way Feishu would (client_id,
+   * redirect_uri, scope, state) and returns the redirect back to the bot with a fresh code.
+   */
+  authorize(link: string, user: FakeUser): { redirect: string; code: string; state: string };
+  /** The refresh tokens issued so far are revoked (the user removed the app's access). */
+  revokeUserGrants(): void;
+  /** Every user_access_token issued so far stops working (as if it expired). */
+  expireUserTokens(): void;
+  /** POSTs to the token endpoint, by grant_type. */
+  tokenCalls(grant?: 'authorization_code' | 'refresh_token'): Call[];
   vcCalls(api?: Api): Call[];
   close(): Promise<void>;
 }
@@ -117,6 +190,10 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
   const patches: { messageId: string; card: Record<string, any> }[] = [];
   const meetings: FakeMeeting[] = [];
   const valid = new Set<string>();
+  const codes = new Map<string, CodeGrant>();
+  const userTokens = new Map<string, UserToken>();
+  const refreshTokens = new Map<string, RefreshGrant>();
+  let userSeq = 0;
   const injected = new Map<string, Injected[]>();
   const windows = new Map<Api, number[]>();
   const byUuid = new Map<string, string>();
@@ -191,7 +268,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
         .filter((m) => (!q.meeting_no || m.no === q.meeting_no) && m.start >= start && m.start <= end)
         .map((m) => ({
           meeting_id: m.no, meeting_instance_id: m.instanceId ?? `inst-${m.no}-${m.start}`, meeting_topic: m.topic,
-          meeting_start_time: feishuTime(m.start), meeting_end_time: m.end !== undefined && m.end <= now ? feishuTime(m.end) : '',
+          meeting_start_time: fake.timeText(m.start), meeting_end_time: m.end !== undefined && m.end <= now ? fake.timeText(m.end) : '',
           number_of_participants: String(m.participants.length),
         }));
       return page(list, q, res, 'meeting_list');
@@ -202,23 +279,81 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
     if (q.meeting_no!.length !== 9) return fail(res, 400, 126004, 'meeting number length not correct');
     if (start > now || start < 0) return fail(res, 400, 126005, 'start time error');
     if (end < start || end - start > 86_400) return fail(res, 400, 126006, 'end time cannot exceed start time for one day');
-    // "meeting_start_time 需要精确到一分钟": the start must fall in the meeting's start minute.
-    const m = meetings.find((x) => x.no === q.meeting_no && Math.floor(x.start / 60) === Math.floor(start / 60) && x.end !== undefined && x.end <= now);
+    const minute = (t: number) => Math.floor(t / 60);
+    const ended = meetings.filter((x) => x.no === q.meeting_no && x.end !== undefined && x.end <= now);
+    // "meeting_start_time 需要精确到一分钟" and, for an ended meeting, meeting_end_time "填准确的会议
+    // 结束时间" (participant_list/get): start and end both in the meeting's own minutes.
+    let m = ended.find((x) => minute(x.start) === minute(start) && minute(x.end!) === minute(end));
+    let window: [number, number] | undefined;
+    if (!m && (opts.longMeetings ?? 'windows') === 'windows') {
+      // UNCONFIRMED how Feishu serves a meeting longer than the 1-day span: this mode serves any
+      // window of at most a day inside it, with the people who joined in that window.
+      m = ended.find((x) => x.end! - x.start > 86_400 && minute(start) >= minute(x.start) && start < x.end! && minute(end) <= minute(x.end!));
+      if (m) window = [start, end];
+    }
     if (!m) return fail(res, 400, 126009, 'cannot find meeting according to the params you provide');
+    const inWindow = (p: FakeParticipant) => !window || (p.join >= window[0] && p.join <= window[1]);
     if (api === 'participant_list') {
-      const list = m.participants.map((p) => ({
+      const list = m.participants.filter(inWindow).map((p) => ({
         participant_name: p.name, user_id: p.userId ?? '', ...(p.roomId ? { meeting_room_id: p.roomId } : {}),
         device: p.device ?? 'windows', protocol: p.protocol ?? 'udp', network_type: 'wifi',
-        join_time: feishuTime(p.join), leave_time: feishuTime(p.leave ?? m.end!), time_in_meeting: '00:30:00',
+        join_time: fake.timeText(p.join), leave_time: fake.timeText(p.leave ?? m.end!), time_in_meeting: '00:30:00',
       }));
       return page(list, q, res, 'participants');
     }
     if (!q.join_time) return fail(res, 400, 121003, 'param error: join_time');
     if (q.user_id && q.room_id) return fail(res, 400, 126007, 'userID and roomID cannot be set concurrently');
     if (!q.user_id && !q.room_id) return fail(res, 400, 121003, 'param error: user_id or room_id');
-    const p = m.participants.find((x) => x.join === Number(q.join_time) && (q.user_id ? x.userId === q.user_id : x.roomId === q.room_id));
+    const p = m.participants.find((x) => inWindow(x) && x.join === Number(q.join_time) && (q.user_id ? x.userId === q.user_id : x.roomId === q.room_id));
     if (!p) return fail(res, 400, 126010, 'cannot find device according to the params you provide');
     return page(p.samples, q, res, 'participant_quality_list');
+  };
+
+  /** RFC 6749 §5.2 error body with Feishu's numeric code beside it. */
+  const oauthFail = (res: ServerResponse, status: number, code: number, error: string, description: string) =>
+    send(res, status, { code, error, error_description: description });
+
+  const issueTokens = (res: ServerResponse, user: FakeUser, scopes: string[]) => {
+    const access = `u-fake-${++userSeq}`;
+    const ttl = opts.userTokenTtlS ?? 7200;
+    userTokens.set(access, { user, scopes, expiresAt: opts.now() + ttl * 1000 });
+    const out: Record<string, unknown> = { access_token: access, expires_in: ttl, scope: scopes.join(' '), token_type: 'Bearer' };
+    if (scopes.includes('offline_access')) {
+      const refresh = `ur-fake-${userSeq}`;
+      refreshTokens.set(refresh, { user, scopes, expiresAt: opts.now() + 7 * 86_400_000, state: 'live' });
+      out.refresh_token = refresh;
+      out.refresh_token_expires_in = 7 * 86_400;
+    }
+    const shape = opts.tokenShape ?? 'doc';
+    if (shape === 'doc') out.code = 0;
+    if (shape === 'string-code') out.code = '0';
+    send(res, 200, out);
+  };
+
+  const oauthToken = (body: unknown, res: ServerResponse) => {
+    const inj = takeInjected('token');
+    if (inj) return oauthFail(res, inj.status, inj.code, inj.status >= 500 ? 'server_error' : 'invalid_request', inj.msg);
+    const b = (body ?? {}) as Record<string, unknown>;
+    if (b.client_id !== opts.appId || b.client_secret !== opts.appSecret) return oauthFail(res, 401, 20002, 'invalid_client', 'client_id or client_secret is invalid');
+    if (b.grant_type === 'authorization_code') {
+      const grant = typeof b.code === 'string' ? codes.get(b.code) : undefined;
+      if (!grant) return oauthFail(res, 400, 20003, 'invalid_grant', 'the authorization code is invalid');
+      if (grant.used) return oauthFail(res, 400, 20065, 'invalid_grant', 'the authorization code has been used');
+      if (grant.expiresAt <= opts.now()) return oauthFail(res, 400, 20004, 'invalid_grant', 'the authorization code has expired');
+      if (b.redirect_uri !== grant.redirectUri) return oauthFail(res, 400, 20071, 'invalid_grant', 'redirect_uri does not match the authorization request');
+      grant.used = true;
+      return issueTokens(res, grant.user, grant.scopes);
+    }
+    if (b.grant_type === 'refresh_token') {
+      const grant = typeof b.refresh_token === 'string' ? refreshTokens.get(b.refresh_token) : undefined;
+      if (!grant) return oauthFail(res, 400, 20026, 'invalid_grant', 'the refresh token is invalid');
+      if (grant.state === 'used') return oauthFail(res, 400, 20073, 'invalid_grant', 'the refresh token has been used');
+      if (grant.state === 'revoked') return oauthFail(res, 400, 20064, 'invalid_grant', 'the refresh token has been revoked');
+      if (grant.expiresAt <= opts.now()) return oauthFail(res, 400, 20037, 'invalid_grant', 'the refresh token has expired');
+      grant.state = 'used';
+      return issueTokens(res, grant.user, grant.scopes);
+    }
+    return oauthFail(res, 400, 20001, 'unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
   };
 
   const server: Server = createServer(async (req, res) => {
@@ -241,11 +376,35 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
       }
       // The long connection's endpoint authenticates with the app credentials in the body, no token.
       if (path === '/callback/ws/endpoint' && req.method === 'POST') return send(res, 200, longConnection.endpoint(body));
-      if (!auth) return fail(res, 400, 99991661, 'Missing access token for authorization');
-      if (!valid.has(auth.replace(/^Bearer /, ''))) return fail(res, 401, 99991663, 'Invalid access token for authorization');
+      if (path === '/open-apis/authen/v2/oauth/token' && req.method === 'POST') return oauthToken(body, res);
 
+      if (!auth) return fail(res, 400, 99991661, 'Missing access token for authorization');
+      const bearer = auth.replace(/^Bearer /, '');
       const vcMatch = /^\/open-apis\/vc\/v1\/(meeting_list|participant_list|participant_quality_list)$/.exec(path);
-      if (vcMatch && req.method === 'GET') return vc(vcMatch[1] as Api, query, res);
+      if (bearer.startsWith('u-')) {
+        // generic-error-code: 99991668 user token invalid, 99991677 user token expired, 99991679
+        // the user has not granted the scope this API needs.
+        const t = userTokens.get(bearer);
+        if (!t) return fail(res, 401, 99991668, 'Invalid access token for authorization. Please make a request with token attached.');
+        if (t.expiresAt <= opts.now()) return fail(res, 401, 99991677, 'Authentication token expired.');
+        if (path === '/open-apis/authen/v1/user_info' && req.method === 'GET') {
+          return send(res, 200, { code: 0, msg: 'success', data: { name: t.user.name, open_id: t.user.openId, union_id: `on_${t.user.openId}`, tenant_key: 't' } });
+        }
+        if (vcMatch && req.method === 'GET') {
+          if (!t.scopes.includes(FAKE_USER_VC_SCOPE)) return fail(res, 400, 99991679, `Unauthorized. You do not have permission to perform the requested operation on the resource. Please request user re-authorization and try again. required one of these privileges under the user identity: [${FAKE_USER_VC_SCOPE}]`);
+          return vc(vcMatch[1] as Api, query, res);
+        }
+        return fail(res, 400, 99991668, 'user access token not support');
+      }
+      if (!valid.has(bearer)) return fail(res, 401, 99991663, 'Invalid access token for authorization');
+
+      if (vcMatch && req.method === 'GET') {
+        if (opts.vcScope === 'user') {
+          const r = opts.tenantRefusal ?? { status: 400, code: 99991672, msg: `Access denied. One of the following scopes is required: [${FAKE_USER_VC_SCOPE}].` };
+          return fail(res, r.status, r.code, r.msg, r.headers);
+        }
+        return vc(vcMatch[1] as Api, query, res);
+      }
 
       if (path === '/open-apis/bot/v3/info' && req.method === 'GET') {
         const inj = takeInjected('bot_info');
@@ -303,6 +462,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
       return tokenSeq;
     },
     botOpenId: 'ou_bot',
+    timeText: feishuTime,
     failNext(api, count, err) {
       const list = injected.get(api) ?? [];
       for (let i = 0; i < count; i++) list.push(err);
@@ -310,6 +470,32 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
     },
     revokeTokens() {
       valid.clear();
+    },
+    authorize(link, user) {
+      // open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code: GET
+      // accounts.feishu.cn/open-apis/authen/v1/authorize?client_id&redirect_uri&scope&state.
+      const u = new URL(link);
+      if (u.pathname !== '/open-apis/authen/v1/authorize') throw new Error(`authorize: wrong path ${u.pathname}`);
+      if (u.searchParams.get('client_id') !== opts.appId) throw new Error('authorize: wrong client_id');
+      const redirectUri = u.searchParams.get('redirect_uri');
+      if (!redirectUri) throw new Error('authorize: no redirect_uri');
+      const scopes = (u.searchParams.get('scope') ?? '').split(' ').filter(Boolean);
+      const state = u.searchParams.get('state') ?? '';
+      const code = `code-${++userSeq}-${Math.random().toString(36).slice(2)}`;
+      codes.set(code, { user, redirectUri, scopes, expiresAt: opts.now() + 5 * 60_000, used: false });
+      const back = new URL(redirectUri);
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', state);
+      return { redirect: back.toString(), code, state };
+    },
+    revokeUserGrants() {
+      for (const g of refreshTokens.values()) if (g.state === 'live') g.state = 'revoked';
+    },
+    expireUserTokens() {
+      for (const t of userTokens.values()) t.expiresAt = Math.min(t.expiresAt, opts.now());
+    },
+    tokenCalls(grant) {
+      return calls.filter((c) => c.path === '/open-apis/authen/v2/oauth/token' && (!grant || (c.body as { grant_type?: string } | undefined)?.grant_type === grant));
     },
     vcCalls(api) {
       return calls.filter((c) => (api ? c.path === `/open-apis/vc/v1/${api}` : c.path.startsWith('/open-apis/vc/v1/')));

@@ -1,10 +1,10 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { startServer, type Running } from '../../src/main.js';
 import { manualClock, type ManualClock } from '../helpers/core.js';
-import { qualitySample, startFakeFeishu, type FakeFeishu, type FakeMeeting, type FakeParticipant } from '../fakes/feishu.js';
+import { qualitySample, startFakeFeishu, type FakeFeishu, type FakeFeishuOptions, type FakeMeeting, type FakeParticipant } from '../fakes/feishu.js';
 
 export const APP_ID = 'cli_a1b2c3d4e5f60718';
 export const APP_SECRET = 'secret-for-tests';
@@ -45,14 +45,20 @@ export interface Bot {
   close(): Promise<void>;
 }
 
-export async function startBot(env: Record<string, string> = {}): Promise<Bot> {
+export interface BotOptions {
+  /** How the fake Feishu behaves (e.g. `vcScope: 'user'` for an app created today). */
+  fake?: Partial<Omit<FakeFeishuOptions, 'appId' | 'appSecret' | 'now'>>;
+  log?: Logger;
+}
+
+export async function startBot(env: Record<string, string> = {}, opts: BotOptions = {}): Promise<Bot> {
   const clock = manualClock();
-  const fake = await startFakeFeishu({ appId: APP_ID, appSecret: APP_SECRET, now: () => clock.now() });
+  const fake = await startFakeFeishu({ appId: APP_ID, appSecret: APP_SECRET, now: () => clock.now(), ...opts.fake });
   const running = await startServer(loadConfig({
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', MEETCHECK_LANG: 'en',
     FEISHU_APP_ID: APP_ID, FEISHU_APP_SECRET: APP_SECRET, FEISHU_VERIFICATION_TOKEN: TOKEN, FEISHU_ENCRYPT_KEY: ENCRYPT_KEY,
     FEISHU_BASE_URL: fake.url, ...env,
-  }), { clock, log: silentLogger });
+  }), { clock, log: opts.log ?? silentLogger });
   const bot: Bot = {
     running, fake, clock,
     async post(path, envelope, opts = {}) {
@@ -89,7 +95,7 @@ export async function startBot(env: Record<string, string> = {}): Promise<Bot> {
 
 let eventSeq = 0;
 
-export function messageEvent(text: string, opts: { messageId?: string; chatId?: string; chatType?: 'group' | 'p2p'; mentions?: string[]; createTime?: number; type?: 'text' | 'post'; content?: unknown } = {}) {
+export function messageEvent(text: string, opts: { messageId?: string; chatId?: string; chatType?: 'group' | 'p2p'; mentions?: string[]; createTime?: number; type?: 'text' | 'post'; content?: unknown; sender?: string } = {}) {
   const mentions = (opts.mentions ?? (opts.chatType === 'p2p' ? [] : ['ou_bot'])).map((id, i) => ({ key: `@_user_${i + 1}`, id: { open_id: id, union_id: 'on_x', user_id: 'u' }, name: id === 'ou_bot' ? 'meetcheck' : 'someone', tenant_key: 't' }));
   const prefix = mentions.map((m) => `${m.key} `).join('');
   const content = opts.content ?? (opts.type === 'post' ? { title: '', content: [[{ tag: 'at', user_id: '@_user_1' }, { tag: 'text', text: ` ${text}` }]] } : { text: `${prefix}${text}` });
@@ -97,7 +103,7 @@ export function messageEvent(text: string, opts: { messageId?: string; chatId?: 
     schema: '2.0',
     header: { event_id: `ev-${++eventSeq}`, token: TOKEN, create_time: String(opts.createTime ?? Date.UTC(2026, 10, 22, 4, 0, 0)), event_type: 'im.message.receive_v1', tenant_key: 't', app_id: APP_ID },
     event: {
-      sender: { sender_id: { open_id: 'ou_alice', union_id: 'on_alice', user_id: 'alice' }, sender_type: 'user', tenant_key: 't' },
+      sender: { sender_id: { open_id: opts.sender ?? 'ou_alice', union_id: 'on_alice', user_id: 'alice' }, sender_type: 'user', tenant_key: 't' },
       message: {
         message_id: opts.messageId ?? `om_${eventSeq}`, create_time: String(opts.createTime ?? Date.UTC(2026, 10, 22, 4, 0, 0)),
         chat_id: opts.chatId ?? CHAT, chat_type: opts.chatType ?? 'group', message_type: opts.type ?? 'text',
@@ -135,4 +141,23 @@ export function meeting(no: string, n: number, over: Partial<FakeMeeting> & { ba
     return { name: `Person ${String(i).padStart(3, '0')}`, userId: `ou_p${i}`, device: i % 3 === 0 ? 'mac' : 'windows', join: start + 60 + i, samples };
   });
   return { no, topic: over.topic ?? 'Weekly sync', start, ...(end !== undefined ? { end } : {}), participants: over.participants ?? participants };
+}
+
+/** MEETCHECK_ENCRYPTION_KEY for tests: 32 bytes, base64. */
+export const GRANT_KEY = Buffer.alloc(32, 7).toString('base64');
+/** The bot's public URL as the OAuth redirect names it; tests send the redirect to the real port. */
+export const PUBLIC_URL = 'https://meetcheck.example.com';
+export const USER_MODE_ENV = { MEETCHECK_PUBLIC_URL: PUBLIC_URL, MEETCHECK_ENCRYPTION_KEY: GRANT_KEY };
+
+/** Follows Feishu's redirect to the bot: the same path and query, on the bot's real address. */
+export async function followRedirect(bot: Bot, redirect: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const u = new URL(redirect);
+  const res = await request(`${bot.running.url}${u.pathname}${u.search}`, { method: 'GET' });
+  return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
+}
+
+/** The open_url of a card's Authorise button, if it has one. */
+export function authoriseLink(card: any): string | undefined {
+  const button = (card?.body?.elements ?? []).find((e: any) => e.element_id === 'btn_authorise');
+  return button?.behaviors?.[0]?.default_url;
 }

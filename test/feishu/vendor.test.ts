@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeetcheckError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { createFeishuVendor } from '../../src/vendors/feishu/index.js';
@@ -123,5 +123,75 @@ describe('Feishu VC vendor', () => {
       store: createMemoryStore({ clock }), clock, log: silentLogger, metrics: createMetrics({ defaults: false }),
     });
     await expect(settle(clock, wrong.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}))).rejects.toMatchObject({ code: 'vendor_auth' });
+  });
+});
+
+describe('Feishu VC meetings longer than a day (F7)', () => {
+  /** A 30-hour meeting: one person joins in the first hour, one on the second day. */
+  function longMeeting(now: number) {
+    const m = meeting('123456789', 2, { start: now - 40 * 3600 + 17, end: now - 10 * 3600 + 42 });
+    m.participants[1]!.join = m.start + 26 * 3600;
+    return m;
+  }
+
+  it('asks in windows of at most a day, the last ending at the exact end, and finds who joined on day two', async () => {
+    const { fake, clock, vendor } = await setup();
+    const m = longMeeting(Math.floor(clock.now() / 1000));
+    fake.meetings.push(m);
+    const report = await settle(clock, vendor.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}));
+    const windows = fake.vcCalls('participant_list').map((c) => [Number(c.query.meeting_start_time), Number(c.query.meeting_end_time)]);
+    expect(windows).toEqual([[m.start, m.start + 86_400], [m.start + 86_400, m.end!]]);
+    expect(report.attendees.map((a) => a.name).sort()).toEqual(['Person 000', 'Person 001']);
+    expect(report.complete).toBe(true);
+    const loaded = await settle(clock, vendor.loadAttendees!(report, report.attendees, { lang: 'en' }));
+    expect(loaded.every((a) => a.loaded && a.health === 1)).toBe(true);
+    // Each person's quality was asked for in the window they were listed in.
+    const q = fake.vcCalls('participant_quality_list').map((c) => Number(c.query.meeting_start_time)).sort();
+    expect(q).toEqual([m.start, m.start + 86_400]);
+  });
+
+  it('a meeting of a day or less is asked for with its exact end', async () => {
+    const { fake, clock, vendor } = await setup();
+    const now = Math.floor(clock.now() / 1000);
+    const m = meeting('123456789', 1, { start: now - 25 * 3600, end: now - 25 * 3600 + 86_400 });
+    fake.meetings.push(m);
+    await settle(clock, vendor.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}));
+    expect(fake.vcCalls('participant_list').map((c) => Number(c.query.meeting_end_time))).toEqual([m.end]);
+  });
+
+  it('when Feishu refuses the windows, the report says it could not list past the first day', async () => {
+    const clock = manualClock();
+    fake = await startFakeFeishu({ appId: APP_ID, appSecret: APP_SECRET, now: () => clock.now(), longMeetings: 'refuse' });
+    const vendor = createFeishuVendor({
+      config: { appId: APP_ID, appSecret: APP_SECRET, baseUrl: fake.url, mode: 'webhook' },
+      store: createMemoryStore({ clock }), clock, log: silentLogger, metrics: createMetrics({ defaults: false }),
+    });
+    fake.meetings.push(longMeeting(Math.floor(clock.now() / 1000)));
+    const report = await settle(clock, vendor.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}));
+    expect(report.complete).toBe(false);
+    expect(report.attendees).toEqual([]);
+    expect(report.notes.join()).toContain('the meeting ran 30 h and Feishu would not list participants past its first 24 h');
+  });
+});
+
+describe('Feishu VC time text in the vendor (F6)', () => {
+  it('a meeting whose end time text cannot be read is logged once per shape, never by value', async () => {
+    const clock = manualClock();
+    fake = await startFakeFeishu({ appId: APP_ID, appSecret: APP_SECRET, now: () => clock.now() });
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (s: string) => void lines.push(s) } as never);
+    const vendor = createFeishuVendor({
+      config: { appId: APP_ID, appSecret: APP_SECRET, baseUrl: fake.url, mode: 'webhook' },
+      store: createMemoryStore({ clock }), clock, log, metrics: createMetrics({ defaults: false }),
+    });
+    fake.meetings.push(meeting('123456789', 1));
+    fake.timeText = (unix) => `${feishuTime(unix).slice(0, 19)} (Asia/Shanghai)`;
+    for (let i = 0; i < 2; i++) {
+      await expect(settle(clock, vendor.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}))).rejects.toMatchObject({ code: 'meeting_not_ended' });
+    }
+    const unread = lines.map((l) => JSON.parse(l) as { msg: string; shape?: string; field?: string }).filter((l) => l.msg === 'a Feishu time text we cannot read');
+    expect(unread.map((l) => [l.field, l.shape])).toEqual([
+      ['meeting_start_time', '9999.99.99 99:99:99 (Asia/Shanghai)'],
+    ]);
   });
 });

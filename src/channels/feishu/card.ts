@@ -174,3 +174,38 @@ export function renderFeishuProgress(lang: Lang, text: string): object {
     text: escapeMarkdown(clip(text, 500)),
   }) as object;
 }
+
+/** A Feishu open_id, safe to put in an `<at id=…></at>` tag (open_ids are `ou_` + letters and digits). */
+const OPEN_ID = /^ou_[A-Za-z0-9_-]{1,64}$/;
+
+/** `<at id=ou_…></at>` for an open_id (Feishu renders it as the person's name); anything else escaped. */
+export function mentionOf(userId: string): string {
+  return OPEN_ID.test(userId) ? `<at id=${userId}></at>` : escapeMarkdown(userId);
+}
+
+/**
+ * The card that says user authorisation is needed: what happened, who can fix it, and for them an
+ * Authorise button that opens the consent page (JSON 2.0 button, `behaviors:[{type:'open_url',
+ * default_url}]`, open.feishu.cn feishu-cards/card-json-v2-components/interactive-components/button).
+ * `who` is markdown the caller built (mentions included); everything else is escaped here.
+ */
+export function renderFeishuAuthorise(lang: Lang, msg: ErrorMessage, who: string, url?: string): object {
+  const button = url
+    ? [{
+      tag: 'button', element_id: 'btn_authorise', type: 'primary', size: 'medium',
+      text: { tag: 'plain_text', content: t(lang, 'auth.button') },
+      behaviors: [{ type: 'open_url', default_url: url }],
+    }]
+    : [];
+  const detail = msg.detail
+    ? [{ tag: 'markdown', element_id: 'detail', text_size: 'notation', content: `<font color='grey'>${escapeMarkdown(clip(msg.detail, 300))}</font>` }]
+    : [];
+  return fill(loadTemplate('authorise'), {
+    preview: plain(`${msg.title}: ${msg.text}`, 120),
+    title: plain(msg.title),
+    text: clip(msg.text, 2000).split('\n').map(escapeMarkdown).join('\n'),
+    who,
+    button,
+    detail,
+  }) as object;
+}

@@ -7,9 +7,10 @@ import { StoreUnavailableError } from '../../store/types.js';
 import { t } from '../../core/i18n.js';
 import { describeError, describeParseError } from '../../core/messages.js';
 import { viewPage, type Filter } from '../../core/paging.js';
-import { rerunReport, runQuality, type CoreDeps, type RequestContext, type RunOptions, type RunResult } from '../../core/quality.js';
+import { commandText, rerunReport, runQuality, type CoreDeps, type RequestContext, type RunOptions, type RunResult } from '../../core/quality.js';
 import { REPORT_TTL_MS, saveReport, type ChatRef, type StoredReport } from '../../core/report.js';
 import type { QualityCommandText } from '../../core/vendor.js';
+import { authorisationCard, type PendingAuthorisation } from './authorise.js';
 import { renderFeishuCard, renderFeishuMessage, renderFeishuProgress } from './card.js';
 import { parseClick, parseMessage } from './events.js';
 import type { Im } from './im.js';
@@ -43,6 +44,14 @@ export interface ClickAnswer {
 export interface Handlers {
   onMessage(env: Envelope): Promise<void>;
   onClick(env: Envelope): Promise<ClickAnswer>;
+  /** After a person authorised (OAuth callback): run the command again and patch its card. */
+  resume(pending: PendingAuthorisation): void;
+}
+
+/** What a failed run needs to offer authorisation: who asked, where, and the command to run again. */
+interface Resumable {
+  ctx: RequestContext;
+  command: QualityCommandText;
 }
 
 export interface HandlerDeps {
@@ -84,7 +93,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   }
 
   /** Runs a query and shows it in `messageId`: progress, then the report, then background updates. */
-  async function runAndShow(run: (opts: RunOptions) => Promise<RunResult>, messageId: string, patcher: Patcher, filter: Filter, note?: string): Promise<void> {
+  async function runAndShow(run: (opts: RunOptions) => Promise<RunResult>, messageId: string, patcher: Patcher, filter: Filter, note?: string, resumable?: Resumable): Promise<void> {
     const opts: RunOptions = {
       pageSize,
       onProgress: (p) => patcher.push(renderFeishuProgress(lang, p.total ? t(lang, 'progress.total', { loaded: p.loaded, total: p.total }) : t(lang, 'progress', { loaded: p.loaded }))),
@@ -104,7 +113,16 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       patcher.push(renderFeishuCard(viewPage(stored, 0, filter, pageSize)));
       await background;
     } catch (err) {
-      patcher.push(renderFeishuMessage(lang, describeError(lang, asMeetcheckError(err), [...core.vendors.keys()])));
+      const e = asMeetcheckError(err);
+      // A vendor that needs a person's authorisation: the card offers it (authorise.ts).
+      const offer = resumable
+        ? await authorisationCard(core, e, { chatId: resumable.ctx.chatId, userId: resumable.ctx.userId, messageId, command: resumable.command, filter })
+          .catch((cardErr: unknown) => {
+            log.warn({ err: cardErr instanceof Error ? cardErr.message : String(cardErr) }, 'could not offer authorisation');
+            return undefined;
+          })
+        : undefined;
+      patcher.push(offer ?? renderFeishuMessage(lang, describeError(lang, e, [...core.vendors.keys()])));
     }
     await patcher.flush();
   }
@@ -137,7 +155,13 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     const ctx: RequestContext = { channel: 'feishu', chatId: msg.chatId, userId: msg.userId };
     const botMessage = await im.reply(msg.messageId, renderFeishuProgress(lang, t(lang, 'querying', { meeting: meetingLabel(cmd.meeting) })), uuid);
     const patcher = createPatcher(im, botMessage, clock, log);
-    await runAndShow((opts) => runQuality(core, ctx, cmd, opts), botMessage, patcher, cmd.problemsOnly ? 'problems' : 'all');
+    let resumable: Resumable | undefined;
+    try {
+      resumable = { ctx, command: commandText(core, cmd, ctx).text };
+    } catch {
+      // No such vendor: runQuality says so on the card; there is nothing to authorise.
+    }
+    await runAndShow((opts) => runQuality(core, ctx, cmd, opts), botMessage, patcher, cmd.problemsOnly ? 'problems' : 'all', undefined, resumable);
   }
 
   function rerun(click: { chatId: string; userId: string; messageId: string }, command: QualityCommandText, filter: Filter, note?: string): ClickAnswer {
@@ -147,7 +171,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       body: { toast: { type: 'info', content: text }, card: { type: 'raw', data: renderFeishuProgress(lang, text) } },
       after: () => {
         const patcher = createPatcher(im, click.messageId, clock, log);
-        void core.tasks.run('feishu rerun', () => runAndShow((opts) => rerunReport(core, ctx, command, opts), click.messageId, patcher, filter, note));
+        void core.tasks.run('feishu rerun', () => runAndShow((opts) => rerunReport(core, ctx, command, opts), click.messageId, patcher, filter, note, { ctx, command }));
       },
     };
   }
@@ -155,6 +179,13 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   const toast = (type: 'info' | 'error', content: string): ClickAnswer => ({ body: { toast: { type, content } } });
 
   return {
+    resume(pending) {
+      const ctx: RequestContext = { channel: 'feishu', chatId: pending.chatId, userId: pending.userId };
+      const patcher = createPatcher(im, pending.messageId, clock, log);
+      patcher.push(renderFeishuProgress(lang, t(lang, 'auth.progress', { meeting: meetingLabel(pending.command.meeting) })));
+      void core.tasks.run('feishu authorised', () => runAndShow((opts) => rerunReport(core, ctx, pending.command, opts), pending.messageId, patcher, pending.filter, undefined, { ctx, command: pending.command }));
+    },
+
     async onMessage(env) {
       const msg = parseMessage(env);
       if (!msg) return;

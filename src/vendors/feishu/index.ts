@@ -12,13 +12,14 @@ import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
 import { acquire } from '../../store/rate.js';
 import type { RateLimit, Store } from '../../store/types.js';
-import { BusinessError, classify, DEVICE_NOT_FOUND } from './errors.js';
+import { BusinessError, classify, DEVICE_NOT_FOUND, MEETING_NOT_MATCHED, SPAN_TOO_LONG } from './errors.js';
 import { createLarkClient } from '../../http/lark.js';
+import { createGrantStore, type GrantStore } from './grant.js';
 import { toSample, type QualityItem } from './samples.js';
-import { parseFeishuTime } from './time.js';
+import { parseFeishuTime, timeShape } from './time.js';
 
 /**
- * Feishu VC as a meeting vendor (feishu-bot-and-vc-api.md §0, §1.3):
+ * Feishu VC as a meeting vendor (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/{meeting_list,participant_list,participant_quality_list}/get):
  *   meetingList.get        the meeting number → its ended occurrence and start/end times;
  *   participantList.get    everyone's name, device, id and join_time (all pages);
  *   participantQualityList.get  one participant's per-minute samples per call.
@@ -38,27 +39,33 @@ export interface FeishuVendorDeps {
 }
 
 type Api = 'meeting_list' | 'participant_list' | 'quality';
+/** Per-request options of the lark SDK: `lark.withUserAccessToken(token)` or nothing (tenant token). */
+type CallAuth = ReturnType<typeof lark.withUserAccessToken> | undefined;
 
 /**
- * 100 requests a minute per app for each of the three VC data APIs (§1.3 "Rules"), shared by every
+ * 100 requests a minute per app for each of the three VC data APIs (接口频率限制 on each page), shared by every
  * command and replica through the store. A bucket of 100 refilled at 100/min would allow ~200 in
  * the first minute and earn 429s; a burst of 10 refilled at 90/min never passes 100 in any
  * 60 s window (10 + 90), and 10 is one card page, loaded at once.
  */
 const RATE: RateLimit = { limit: 10, windowMs: 6_667 };
-/** Page sizes: VC data APIs accept 20–100 (feishu-vc-participant-quality-list.md, page_size). */
+/** Page sizes: VC data APIs accept 20–100 (vc-v1/participant_quality_list/get, page_size 取值范围). */
 const PAGE_SIZE = 100;
-/** Default lookup window: meetings of the last 7 days (issue 3); meeting_list allows a year (§1.3). */
+/** Default lookup window: meetings of the last 7 days; meeting_list allows a year (vc-v1/meeting_list/get, 126006). */
 const LOOKBACK_S = 7 * 86_400;
-/** participant_list / quality: end − start ≤ 1 day (126006). */
-const MAX_SPAN_S = 86_400;
+/**
+ * participant_list / quality: end − start ≤ 1 day (126006), and for an ended meeting the end must be
+ * "准确的会议结束时间" (participant_list/get, meeting_end_time). A meeting over a day cannot meet
+ * both, so it is asked for in windows of at most a day (spanWindows).
+ */
+export const MAX_SPAN_S = 86_400;
 /** Bounds on paging so a misbehaving answer cannot loop forever. */
 const MAX_MEETING_PAGES = 20;
 const MAX_PARTICIPANT_PAGES = 200;
 const MAX_QUALITY_PAGES = 20;
 /** Parallel quality calls for one batch: the shared bucket is the real limit; this bounds latency. */
 const CONCURRENCY = 4;
-/** Retries: one token refresh (99991663, §1.5); 429s after their reset; 5xx with backoff (larksuite channel/outbound/retry.ts). */
+/** Retries: one token refresh (99991663, generic-error-code); 429s after their reset; 5xx with backoff (larksuite/node-sdk channel/outbound/retry.ts). */
 const RATE_RETRIES = 3;
 const TRANSIENT_RETRIES = 2;
 const BACKOFF_MS = 500;
@@ -98,28 +105,84 @@ export function deviceKind(raw: unknown): DeviceKind {
   return typeof raw === 'string' ? DEVICES[raw.trim().toLowerCase()] ?? 'unknown' : 'unknown';
 }
 
+/**
+ * Windows of at most a day covering [start, end], the first starting at the meeting's start and the
+ * last ending at its exact end; one window (the exact span) for a meeting of a day or less.
+ */
+export function spanWindows(start: number, end: number): [number, number][] {
+  if (end - start <= MAX_SPAN_S) return [[start, end]];
+  const out: [number, number][] = [];
+  for (let from = start; from < end; from += MAX_SPAN_S) out.push([from, Math.min(end, from + MAX_SPAN_S)]);
+  return out;
+}
+
+/** The window a participant who joined at `join` was listed in. */
+export function windowFor(start: number, end: number, join: number): [number, number] {
+  const windows = spanWindows(start, end);
+  const i = Math.min(windows.length - 1, Math.max(0, Math.floor((join - start) / MAX_SPAN_S)));
+  return windows[i]!;
+}
+
 export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
   const { config, store, clock, log } = deps;
-  const { client, tokens: cache } = createLarkClient(config, { metrics: deps.metrics, clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}), ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}) }, log);
+  const http = { metrics: deps.metrics, clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}), ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}) };
+  const { client, tokens: cache } = createLarkClient(config, http, log);
   const rateKey = (api: Api) => `rate:feishu:${api}:${config.appId}`;
   const resetKey = (api: Api) => `ratelimit-reset:feishu:${api}:${config.appId}`;
+  const grants: GrantStore | undefined = config.userAuth
+    ? createGrantStore({ appId: config.appId, appSecret: config.appSecret, baseUrl: config.baseUrl, auth: config.userAuth, store, clock, log, http })
+    : undefined;
+  if (!grants) {
+    log.info({ vendor: 'feishu', missing: config.userAuthOff ?? null }, `feishu user authorisation is off (${config.userAuthOff ?? 'not configured'} not set): VC calls use the app's tenant token, which apps created today cannot use for meeting data`);
+  }
+
+  /** Time texts through parseFeishuTime; each shape it cannot read is logged once (F6: the live format is UNCONFIRMED). */
+  const unreadShapes = new Set<string>();
+  function readTime(field: string, raw: unknown): number | undefined {
+    const t = parseFeishuTime(raw);
+    if (t === undefined && raw !== undefined && raw !== '') {
+      const shape = timeShape(raw);
+      if (!unreadShapes.has(shape)) {
+        unreadShapes.add(shape);
+        log.info({ vendor: 'feishu', field, shape }, 'a Feishu time text we cannot read');
+      }
+    }
+    return t;
+  }
 
   /** One VC call: shared budget, a vendor-announced pause honoured by every command, retries. */
-  async function call<T>(api: Api, fn: () => Promise<Body<T>>, opts: FetchOptions): Promise<T> {
+  async function call<T>(api: Api, fn: (auth: CallAuth) => Promise<Body<T>>, opts: FetchOptions): Promise<T> {
     let tokenRetried = false;
+    let userRetried = false;
     let rateRetries = 0;
     let transient = 0;
+    let rejected: string | undefined;
     for (;;) {
       opts.signal?.throwIfAborted();
       const pausedUntil = Number((await store.get(resetKey(api))) ?? 0);
       if (pausedUntil > clock.now()) await clock.sleep(pausedUntil - clock.now(), opts.signal);
       await acquire(store, clock, rateKey(api), RATE, opts.signal);
+      // The admin's grant when there is one (lark.withUserAccessToken), else the tenant token
+      // the SDK attaches itself: existing apps with the legacy scope keep working.
+      const userToken = rejected !== undefined ? await grants!.renewAfterRejection(rejected, opts.signal) : await grants?.accessToken(opts.signal);
+      rejected = undefined;
       try {
-        const res = await fn();
+        const res = await fn(userToken ? lark.withUserAccessToken(userToken) : undefined);
         if (res.code !== undefined && res.code !== 0) throw new BusinessError(res.code, res.msg ?? '');
         return (res.data ?? {}) as T;
       } catch (err) {
-        const verdict = classify(err, api);
+        const verdict = classify(err, api, { userToken: userToken !== undefined, userMode: grants !== undefined });
+        if (verdict.kind === 'user_token' && userToken !== undefined) {
+          if (!userRetried) {
+            userRetried = true;
+            rejected = userToken;
+            log.info({ vendor: 'feishu', api }, 'user token refused; renewing it once');
+            continue;
+          }
+          // A freshly refreshed token refused as well: the grant itself is broken.
+          await grants!.drop('a renewed user token was refused too');
+          throw verdict.error;
+        }
         if (verdict.kind === 'token' && !tokenRetried) {
           tokenRetried = true;
           cache.clear();
@@ -156,17 +219,17 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
     const found: MeetingItem[] = [];
     let pageToken: string | undefined;
     for (let page = 0; page < MAX_MEETING_PAGES; page++) {
-      const data = await call<{ meeting_list?: MeetingItem[]; has_more?: boolean; page_token?: string }>('meeting_list', () =>
+      const data = await call<{ meeting_list?: MeetingItem[]; has_more?: boolean; page_token?: string }>('meeting_list', (auth) =>
         client.vc.v1.meetingList.get({
           params: { start_time: String(window.from), end_time: String(to), meeting_no: code, page_size: PAGE_SIZE, ...(pageToken ? { page_token: pageToken } : {}) },
-        }) as Promise<Body<{ meeting_list?: MeetingItem[] }>>, opts);
+        }, auth) as Promise<Body<{ meeting_list?: MeetingItem[] }>>, opts);
       found.push(...(data.meeting_list ?? []));
       if (!data.has_more || !data.page_token) break;
       pageToken = data.page_token;
     }
     if (found.length === 0) throw new MeetcheckError('meeting_not_found', `feishu: ${code}`, { vendor: 'feishu' });
     const ended = found
-      .map((m) => ({ meeting: m, start: parseFeishuTime(m.meeting_start_time), end: parseFeishuTime(m.meeting_end_time) }))
+      .map((m) => ({ meeting: m, start: readTime('meeting_start_time', m.meeting_start_time), end: readTime('meeting_end_time', m.meeting_end_time) }))
       .filter((m): m is { meeting: MeetingItem; start: number; end: number } => m.start !== undefined && m.end !== undefined && m.end <= now);
     if (ended.length === 0) {
       log.info({ vendor: 'feishu', count: found.length, endTimeSample: found[0]?.meeting_end_time ?? null }, 'no ended meeting with that number');
@@ -176,31 +239,58 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
     return { ...ended[0]!, count: ended.length };
   }
 
-  async function listParticipants(code: string, start: number, end: number, opts: FetchOptions): Promise<{ items: ParticipantItem[]; complete: boolean }> {
+  type Listing = { items: ParticipantItem[]; complete: boolean; stop?: 'deadline' | 'long' };
+
+  /** Everyone in the meeting, one ≤ 1-day window at a time (one window for most meetings). */
+  async function listParticipants(code: string, start: number, end: number, opts: FetchOptions): Promise<Listing> {
+    const windows = spanWindows(start, end);
     const items: ParticipantItem[] = [];
-    let pageToken: string | undefined;
-    for (let page = 0; page < MAX_PARTICIPANT_PAGES; page++) {
-      if (page > 0 && opts.deadline !== undefined && clock.now() >= opts.deadline) return { items, complete: false };
-      const data = await call<{ participants?: ParticipantItem[]; has_more?: boolean; page_token?: string }>('participant_list', () =>
-        client.vc.v1.participantList.get({
-          params: {
-            meeting_start_time: String(start), meeting_end_time: String(end), meeting_no: code,
-            page_size: PAGE_SIZE, user_id_type: 'open_id', ...(pageToken ? { page_token: pageToken } : {}),
-          },
-        }) as Promise<Body<{ participants?: ParticipantItem[] }>>, opts);
-      items.push(...(data.participants ?? []));
-      opts.onProgress?.({ loaded: items.length });
-      if (!data.has_more || !data.page_token) return { items, complete: true };
-      pageToken = data.page_token;
+    const seen = new Set<string>();
+    let pages = 0;
+    for (const [i, [from, to]] of windows.entries()) {
+      let pageToken: string | undefined;
+      for (;;) {
+        if (pages > 0 && opts.deadline !== undefined && clock.now() >= opts.deadline) return { items, complete: false, stop: 'deadline' };
+        if (pages++ >= MAX_PARTICIPANT_PAGES) return { items, complete: false, stop: 'deadline' };
+        let data: { participants?: ParticipantItem[]; has_more?: boolean; page_token?: string };
+        try {
+          data = await call<{ participants?: ParticipantItem[]; has_more?: boolean; page_token?: string }>('participant_list', (auth) =>
+            client.vc.v1.participantList.get({
+              params: {
+                meeting_start_time: String(from), meeting_end_time: String(to), meeting_no: code,
+                page_size: PAGE_SIZE, user_id_type: 'open_id', ...(pageToken ? { page_token: pageToken } : {}),
+              },
+            }, auth) as Promise<Body<{ participants?: ParticipantItem[] }>>, opts);
+        } catch (err) {
+          // UNCONFIRMED how Feishu serves a meeting over a day: if it refuses a window, show what
+          // the earlier windows gave and say so, rather than failing the whole report.
+          const c = err instanceof MeetcheckError ? codeOf(err) : undefined;
+          if (windows.length > 1 && (c === SPAN_TOO_LONG || c === MEETING_NOT_MATCHED)) {
+            log.info({ vendor: 'feishu', window: i, windows: windows.length, code: c }, 'Feishu refused a window of a meeting longer than a day');
+            return { items, complete: false, stop: 'long' };
+          }
+          throw err;
+        }
+        for (const p of data.participants ?? []) {
+          // A person present at a window's edge can be listed in both windows.
+          const k = `${p.user_id || p.meeting_room_id || p.room_id || p.participant_name || ''}|${p.join_time ?? ''}`;
+          if (windows.length > 1 && seen.has(k)) continue;
+          seen.add(k);
+          items.push(p);
+        }
+        opts.onProgress?.({ loaded: items.length });
+        if (!data.has_more || !data.page_token) break;
+        pageToken = data.page_token;
+      }
     }
-    return { items, complete: false };
+    return { items, complete: true };
   }
 
   function toAttendee(p: ParticipantItem, index: number): Attendee {
-    const join = parseFeishuTime(p.join_time);
-    const leave = parseFeishuTime(p.leave_time);
+    const join = readTime('join_time', p.join_time);
+    const leave = readTime('leave_time', p.leave_time);
     // Rooms: `meeting_room_id` in the SDK types, `room_id` in the query; which one the list
-    // carries is UNCONFIRMED (§1.3), so either is accepted.
+    // carries is UNCONFIRMED (node-sdk code-gen/projects/vc.ts vs the doc), so either is accepted.
     const roomId = p.meeting_room_id || p.room_id;
     const id = p.user_id || roomId || '';
     const protocol = typeof p.protocol === 'string' ? p.protocol.toLowerCase() : '';
@@ -231,17 +321,19 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
     const samples: Sample[] = [];
     const transport = ref.transport === 'tcp' || ref.transport === 'udp' ? ref.transport : undefined;
     let pageToken: string | undefined;
+    // The same ≤ 1-day window the participant was listed in (F7).
+    const [from, to] = windowFor(source.start, source.end, Number(ref.join));
     try {
       for (let page = 0; page < MAX_QUALITY_PAGES; page++) {
-        const data = await call<{ participant_quality_list?: QualityItem[]; has_more?: boolean; page_token?: string }>('quality', () =>
+        const data = await call<{ participant_quality_list?: QualityItem[]; has_more?: boolean; page_token?: string }>('quality', (auth) =>
           client.vc.v1.participantQualityList.get({
             params: {
-              meeting_start_time: String(source.start), meeting_end_time: String(source.end), meeting_no: source.code,
+              meeting_start_time: String(from), meeting_end_time: String(to), meeting_no: source.code,
               join_time: String(ref.join),
               ...(ref.kind === 'room' ? { room_id: String(ref.id) } : { user_id: String(ref.id) }),
               page_size: PAGE_SIZE, user_id_type: 'open_id', ...(pageToken ? { page_token: pageToken } : {}),
             },
-          }) as Promise<Body<{ participant_quality_list?: QualityItem[] }>>, opts);
+          }, auth) as Promise<Body<{ participant_quality_list?: QualityItem[] }>>, opts);
         for (const item of data.participant_quality_list ?? []) samples.push(toSample(item, transport));
         if (!data.has_more || !data.page_token) break;
         pageToken = data.page_token;
@@ -256,19 +348,22 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
 
   return {
     name: 'feishu',
+    ...(grants ? { userAuth: { authorizeUrl: grants.authorizeUrl, exchange: grants.exchange } } : {}),
     async fetchReport(query, opts): Promise<MeetingReport> {
       const code = query.meeting.code ?? query.meeting.id ?? '';
       // Feishu meeting numbers are 9 digits (126004).
       if (!/^\d{9}$/.test(code)) throw new MeetcheckError('meeting_not_found', `feishu: ${code} is not a 9-digit Feishu meeting number`, { vendor: 'feishu' });
       const found = await findMeeting(code, query, opts);
-      const end = Math.min(found.end, found.start + MAX_SPAN_S);
-      const { items, complete } = await listParticipants(code, found.start, end, opts);
+      // The exact end (F7): windows of a day or less are made from it, never a cut-off end.
+      const end = found.end;
+      const { items, complete, stop } = await listParticipants(code, found.start, end, opts);
       if (items[0]) {
         log.debug({ vendor: 'feishu', fields: Object.keys(items[0]), device: items[0].device ?? null, joinTimeSample: items[0].join_time ?? null }, 'participant_list shape');
       }
       const notes: string[] = [];
       if (found.count > 1) notes.push(t(query.lang, 'note.multipleMeetings', { count: found.count, start: formatTime(found.start) }));
-      if (!complete) notes.push(t(query.lang, 'summary.partial', { reason: t(query.lang, 'note.partial.deadline', { seconds: 60, loaded: items.length }) }));
+      if (stop === 'deadline') notes.push(t(query.lang, 'summary.partial', { reason: t(query.lang, 'note.partial.deadline', { seconds: 60, loaded: items.length }) }));
+      if (stop === 'long') notes.push(t(query.lang, 'summary.partial', { reason: t(query.lang, 'note.partial.longMeeting', { hours: Math.round((end - found.start) / 3600), loaded: items.length }) }));
       return {
         meeting: {
           vendor: 'feishu', code,
