@@ -43,6 +43,17 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     async delete(key) {
       values.delete(key);
     },
+    async getMany(keys) {
+      return keys.map((key) => values.get(key));
+    },
+    async expire(keys, ttlMs) {
+      return keys.map((key) => {
+        const value = values.get(key);
+        if (value === undefined) return false;
+        values.set(key, value, { ttl: ttlMs });
+        return true;
+      });
+    },
     async take(key: string, rate: RateLimit): Promise<RateDecision> {
       const { bucket, decision } = takeToken(buckets.get(key), rate, clock.now());
       buckets.set(key, bucket);

@@ -10,6 +10,18 @@ export interface Store {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   /**
+   * The values of `keys`, in order (undefined where absent): one round trip on Redis (MGET), so a
+   * page flip reads its few report parts at once. Optional: a store without it is read key by key
+   * (see many.ts), which wrappers in tests rely on.
+   */
+  getMany?(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /**
+   * Gives each of `keys` that exists a fresh TTL of `ttlMs` without rewriting its value (PEXPIRE);
+   * true for each key that existed. The report store keeps the parts of a report a save did not
+   * change alive as long as the parts it rewrote. Optional, as getMany.
+   */
+  expire?(keys: readonly string[], ttlMs: number): Promise<boolean[]>;
+  /**
    * Takes one token from the bucket `key` (capacity `rate.limit`, refilled evenly over
    * `rate.windowMs`). All callers of the same key share one budget.
    */
