@@ -1,6 +1,6 @@
 /**
  * The state meetcheck shares between requests (and, on Redis, between replicas): dedupe keys,
- * report snapshots for paging, in-flight locks, single-use credentials and vendor rate budgets.
+ * reports for paging (a header and chunks, see core/report.ts), in-flight locks, single-use credentials and vendor rate budgets.
  * Every method is async so the in-process and Redis implementations are interchangeable.
  */
 export interface Store {
