@@ -72,7 +72,10 @@ export function newReportId(): string {
  * report are serialised within a process; one process writes a report (the one that ran its query).
  */
 
-/** Attendees per data chunk: a multiple of both default page sizes (WeCom 6, Feishu 10), so a default page lies in one chunk; 20 (the largest page) spans at most two. */
+/**
+ * Attendees per data chunk: a multiple of both default page sizes (WeCom 6, Feishu 10), so a default
+ * page lies in one chunk; 20 (the largest MEETCHECK_PAGE_SIZE) spans at most two.
+ */
 const ROWS_PER_CHUNK = 30;
 /** Positions per index chunk (~5 bytes each): a multiple of ROWS_PER_CHUNK and of the page sizes. */
 const SLOTS_PER_INDEX = 300;
@@ -252,10 +255,14 @@ async function writeReport(store: Store, stored: StoredReport): Promise<void> {
   if (!isSorted(stored.report.attendees)) stored.report.attendees = sortAttendees(stored.report.attendees);
   const attendees = stored.report.attendees;
   const id = stored.id;
+  const current = await loadHead(store, id);
   const last = written.get(stored);
-  const prev = last?.store === store ? last : undefined;
+  const mine = last?.store === store ? last : undefined;
+  // Our last save is still the one in the store: rewrite only what changed. Otherwise (this object's
+  // first save, or another object saved the report since) lay it out anew and drop what was there.
+  const prev = mine && current?.rows.kind === 'chunks' && current.rows.index === mine.index.save ? mine : undefined;
   // Keys the new header no longer points at: deleted once it is in place.
-  const stale: string[] = prev ? [] : await partsOf(store, id);
+  const stale: string[] = prev ? [] : [...new Set([...(current ? await partsOf(store, current) : []), ...(mine ? keysOf(id, mine) : [])])];
   const layout = planSlots(prev, attendees);
   const save = randomBytes(6).toString('base64url');
 
@@ -320,7 +327,14 @@ async function writeReport(store: Store, stored: StoredReport): Promise<void> {
  * while attendees are still loading (their data chunks then stay as they were); otherwise, and
  * once everyone is loaded and the order has moved, the slots are the worst-first positions.
  */
-function planSlots(prev: Written | undefined, attendees: readonly Attendee[]): { fresh: boolean; slotOf: Map<string, number> | undefined; bySlot: readonly Attendee[] } {
+interface Slots {
+  /** True when the slots are the worst-first positions (every data chunk is written anew). */
+  fresh: boolean;
+  slotOf: Map<string, number> | undefined;
+  bySlot: readonly Attendee[];
+}
+
+function planSlots(prev: Written | undefined, attendees: readonly Attendee[]): Slots {
   const slotOf = prev?.slotOf;
   if (slotOf && slotOf.size === attendees.length) {
     const bySlot: Attendee[] = new Array<Attendee>(attendees.length);
@@ -355,10 +369,15 @@ function indexChunks(slots: readonly number[], data: Written['data']): string[] 
   return out;
 }
 
-/** Every chunk key of the report stored under `id` (saved by another object or process), to delete once replaced. */
-async function partsOf(store: Store, id: string): Promise<string[]> {
-  const head = await loadHead(store, id);
-  if (!head || head.rows.kind !== 'chunks') return [];
+/** The chunk keys this process last wrote for a report. */
+function keysOf(id: string, w: Written): string[] {
+  return [...w.data.map((d, k) => dataKey(id, k, d.save)), ...w.index.keys];
+}
+
+/** Every chunk key of the report as stored (saved by another object or process), to delete once replaced. */
+async function partsOf(store: Store, head: LoadedHead): Promise<string[]> {
+  if (head.rows.kind !== 'chunks') return [];
+  const id = head.head.id;
   const { index, perIndex, perChunk } = head.rows;
   const indexKeys = [
     ...Array.from({ length: Math.ceil(head.total / perIndex) }, (_, j) => indexKey(id, index, 'all', j)),
