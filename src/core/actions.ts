@@ -1,7 +1,7 @@
 import { MeetcheckError } from './errors.js';
 import type { Filter, PageView } from './paging.js';
-import { viewPage } from './paging.js';
-import { loadReport, type ChatRef, type StoredReport } from './report.js';
+import { readStoredPage, viewPage } from './paging.js';
+import { loadHead, loadReport, type ChatRef, type ReportHead, type StoredReport } from './report.js';
 import type { Store } from '../store/types.js';
 
 /**
@@ -28,18 +28,43 @@ export function decodeAction(value: unknown): CardAction | undefined {
   return { reportId: m[1]!, page: Number(m[2]), filter: m[3] === 'p' ? 'problems' : 'all', op: m[4] === 'r' ? 'refresh' : 'page' };
 }
 
+function checkChat(head: ReportHead, chat: ChatRef): void {
+  if (head.chat.channel !== chat.channel || head.chat.chatId !== chat.chatId) throw new MeetcheckError('foreign_chat');
+}
+
 /**
- * Answers a page flip or filter toggle from the store alone: no vendor call. Throws
- * `report_expired` for an unknown id and `foreign_chat` for a click from another chat.
+ * Answers a page flip or filter toggle from the store alone (no vendor call), reading the report's
+ * header and the chunks holding that page: the same few KB for 43 attendees as for 5,000. Throws
+ * `report_expired` for an unknown id and `foreign_chat` for a click from another chat (checked on
+ * the header, before any attendee is read). The view's `stored` holds no attendees.
+ */
+export async function readPage(store: Store, chat: ChatRef, action: CardAction, pageSize: number): Promise<PageView> {
+  const view = await readStoredPage(store, action.reportId, action.page, action.filter, pageSize, (head) => checkChat(head, chat));
+  if (!view) throw new MeetcheckError('report_expired');
+  return view;
+}
+
+/**
+ * The same page as readPage, but with the whole report behind it (`view.stored` is the full
+ * StoredReport, so a caller may page it again with viewPage, as the console does for its second
+ * platform). Reads every attendee: a flip that only shows its page should call readPage.
  */
 export async function openPage(store: Store, chat: ChatRef, action: CardAction, pageSize: number): Promise<PageView> {
   const stored = await loadStoredFor(store, chat, action.reportId);
   return viewPage(stored, action.page, action.filter, pageSize);
 }
 
+/** The whole stored report, checked against the chat. */
 export async function loadStoredFor(store: Store, chat: ChatRef, reportId: string): Promise<StoredReport> {
-  const stored = await loadReport(store, reportId);
+  const stored = await loadReport(store, reportId, (head) => checkChat(head, chat));
   if (!stored) throw new MeetcheckError('report_expired');
-  if (stored.chat.channel !== chat.channel || stored.chat.chatId !== chat.chatId) throw new MeetcheckError('foreign_chat');
   return stored;
+}
+
+/** The stored report's header only (its command and chat: all a refresh needs), checked against the chat. */
+export async function loadHeadFor(store: Store, chat: ChatRef, reportId: string): Promise<ReportHead> {
+  const head = await loadHead(store, reportId);
+  if (!head) throw new MeetcheckError('report_expired');
+  checkChat(head.head, chat);
+  return head.head;
 }

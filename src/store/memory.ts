@@ -45,6 +45,17 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     async delete(key) {
       values.delete(key);
     },
+    async getMany(keys) {
+      return keys.map((key) => values.get(key));
+    },
+    async expire(keys, ttlMs) {
+      return keys.map((key) => {
+        const value = values.get(key);
+        if (value === undefined) return false;
+        values.set(key, value, { ttl: ttlMs });
+        return true;
+      });
+    },
     async take(key: string, rate: RateLimit): Promise<RateDecision> {
       if (rate.kind === 'sliding') {
         const { log, decision } = takeSlot(windows.get(key) ?? [], rate, clock.now());

@@ -179,6 +179,17 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     delete: (key) => call('DEL', async () => {
       await client.del(k(key));
     }),
+    getMany: (keys) => call('MGET', async () => (keys.length === 0 ? [] : (await client.mget(keys.map(k))).map((v) => v ?? undefined))),
+    expire: (keys, ttlMs) => call('PEXPIRE', async () => {
+      if (keys.length === 0) return [];
+      const pipeline = client.pipeline();
+      for (const key of keys) pipeline.pexpire(k(key), ttl(ttlMs));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([err, n]) => {
+        if (err) throw err;
+        return n === 1;
+      });
+    }),
     take: (key: string, rate: RateLimit) => call('take', async (): Promise<RateDecision> => {
       const now = bucketClock ? String(bucketClock.now()) : '';
       const [ok, retryAfterMs] = rate.kind === 'sliding'

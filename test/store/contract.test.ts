@@ -48,6 +48,23 @@ function contract(name: string, make: Make) {
       expect(await store.get('report:big')).toBe(value);
     });
 
+    it('getMany: the values in the order asked, undefined where absent, nothing for no keys', async () => {
+      await fresh();
+      await store.set('k:1', 'one', 60_000);
+      await store.set('k:3', '三 <at id=all></at>', 60_000);
+      expect(await store.getMany!(['k:3', 'k:2', 'k:1', 'k:3'])).toEqual(['三 <at id=all></at>', undefined, 'one', '三 <at id=all></at>']);
+      expect(await store.getMany!([])).toEqual([]);
+    });
+
+    it('expire: true for each key that exists, whose value stays as it was; a missing key stays missing', async () => {
+      await fresh();
+      await store.set('k:a', 'A', 60_000);
+      await store.set('k:b', 'B', 60_000);
+      expect(await store.expire!(['k:a', 'k:none', 'k:b'], 120_000)).toEqual([true, false, true]);
+      expect(await store.getMany!(['k:a', 'k:none', 'k:b'])).toEqual(['A', undefined, 'B']);
+      expect(await store.expire!([], 1000)).toEqual([]);
+    });
+
     it('setIfAbsent: only the first caller wins, the value is the winner\'s, and delete frees the key', async () => {
       await fresh();
       expect(await store.setIfAbsent('dedupe:m1', 'A', 60_000)).toBe(true);
@@ -189,6 +206,19 @@ describe('memory store bounds', () => {
     expect(await store.get('report:r')).toBeUndefined();
     expect(await store.setIfAbsent('dedupe:d', '1', 1000)).toBe(true);
   });
+
+  it('expire gives a key a fresh TTL on the injected clock, counted from the call', async () => {
+    const clock = manualClock();
+    const store = createMemoryStore({ clock });
+    await store.set('report:r', 'v', 1000);
+    await clock.advance(900);
+    expect(await store.expire!(['report:r'], 1000)).toEqual([true]);
+    await clock.advance(999);
+    expect(await store.get('report:r')).toBe('v');
+    await clock.advance(2);
+    expect(await store.get('report:r')).toBeUndefined();
+    expect(await store.expire!(['report:r'], 1000)).toEqual([false]);
+  });
 });
 
 // ---- Redis: the same contract against the real server, plus what only Redis has to promise ----
@@ -225,6 +255,18 @@ describe.skipIf(skipRedis)('redis', () => {
       expect(keys.get('dedupe:m1')).toBeLessThanOrEqual(600_000);
       expect(keys.get('bucket:feishu:app')).toBeGreaterThan(0);
       expect(keys.get('bucket:feishu:app')).toBeLessThanOrEqual(60_000);
+    });
+
+    it('expire sets the TTL of existing keys (PEXPIRE) and creates nothing', async () => {
+      const p = `${prefix}expire:`;
+      const store = await createRedisStore({ url: REDIS_URL, prefix: p, log: silentLogger, clock: manualClock() });
+      await store.set('report:r1', 'v', 1000);
+      expect(await store.expire!(['report:r1', 'report:none'], 86_400_000)).toEqual([true, false]);
+      await store.close();
+      const keys = await keysUnder(p);
+      expect([...keys.keys()]).toEqual(['report:r1']);
+      expect(keys.get('report:r1')).toBeGreaterThan(86_000_000);
+      expect(keys.get('report:r1')).toBeLessThanOrEqual(86_400_000);
     });
 
     it('two replicas (two clients) share one dedupe, one lock, one report and one rate budget', async () => {
