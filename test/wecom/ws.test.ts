@@ -8,10 +8,12 @@ import type { VendorClient } from '../../src/core/vendor.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type Running } from '../../src/main.js';
 import { createMemoryStore } from '../../src/store/memory.js';
+import { createRedisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/types.js';
 import { createDemoVendor } from '../../src/vendors/demo/index.js';
 import { INVALID_REQ_ID, clickBody, startFakeWecomWs, textBody, type FakeWecomWs, type Received } from '../fakes/wecom-ws.js';
 import { attendee, manualClock, report, testCore, type ManualClock } from '../helpers/core.js';
+import { IN_CI, REDIS_URL, cleanPrefix, keysUnder, probeRedis, testPrefix } from '../store/redis-env.js';
 
 /**
  * The long connection against a fake WeCom endpoint (test/fakes/wecom-ws.ts, written from doc
@@ -48,10 +50,11 @@ function captureLog() {
     log,
     lines,
     matching: (re: RegExp) => lines.filter((l) => re.test(l.msg)),
-    waitFor(re: RegExp): Promise<Line> {
+    /** Resolves with the n-th line (1-based, counting from the start) that matches. */
+    waitFor(re: RegExp, n = 1): Promise<Line> {
       return new Promise((resolve) => {
         const check = () => {
-          const hit = lines.find((l) => re.test(l.msg));
+          const hit = lines.filter((l) => re.test(l.msg))[n - 1];
           if (!hit) return false;
           watchers.delete(w);
           resolve(hit);
@@ -457,6 +460,61 @@ describe('one connection for all replicas (holder lock)', () => {
     await clock.advance(LOCK_TTL / 3);
     expect([a.state, b.state]).toEqual(['standby', 'holding']);
     expect(server.connections.map((c) => c.closed)).toEqual([true, false]);
+  });
+});
+
+const probe = await probeRedis();
+const noRedis = !probe.ok && !IN_CI;
+if (noRedis) console.warn(`[test/wecom/ws] skipping the Redis holder-lock test: ${probe.ok ? '' : probe.reason} (set CI=1 to make this a failure)`);
+
+describe.skipIf(noRedis)('one connection for all replicas, on one Redis', () => {
+  const prefix = testPrefix('wecom-ws');
+  afterEach(async () => {
+    if (probe.ok) await cleanPrefix(prefix);
+  });
+
+  it('only one of two replicas connects; a graceful stop hands over; the lock a crashed holder leaves keeps the others off', async () => {
+    if (!probe.ok) throw new Error(`CI is set, so the Redis tests may not skip: ${probe.reason}`);
+    server = await startFakeWecomWs({ botId: BOT, secret: SECRET });
+    const clock = manualClock();
+    // Redis keeps real time for TTLs: a long one, so a slow machine never lets it lapse mid-test.
+    const ttl = 60_000;
+    const stores = await Promise.all([0, 1, 2].map(() => createRedisStore({ url: REDIS_URL, prefix, log: createLogger('silent'), clock })));
+    try {
+      const [A, B, C] = stores.map((store) => setup([], { clock, store }));
+      const a = client(A!.core, { instanceId: 'A', lockTtlMs: ttl });
+      const b = client(B!.core, { instanceId: 'B', lockTtlMs: ttl });
+      // Store calls go over the network here: wait for each replica's try to be logged.
+      const standbyTry = /another replica holds the connection lock/;
+      await a.start();
+      await b.start();
+      await B!.capture.waitFor(standbyTry, 1);
+      await clock.advance(ttl / 3);
+      await B!.capture.waitFor(standbyTry, 2);
+      expect([a.state, b.state]).toEqual(['holding', 'standby']);
+      expect(server.connections).toHaveLength(1);
+
+      await a.stop();
+      await clock.advance(ttl / 3);
+      await B!.capture.waitFor(/this replica holds the WeCom connection/);
+      expect(b.state).toBe('holding');
+      await server.waitSubscribes(2);
+
+      const c = client(C!.core, { instanceId: 'C', lockTtlMs: ttl });
+      await c.start();
+      expect(c.state).toBe('standby');
+      await b.stop({ keepLock: true });
+      const left = (await keysUnder(prefix)).get(`wecom:ws:holder:${BOT}`);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(ttl);
+      await clock.advance(ttl / 3);
+      await C!.capture.waitFor(standbyTry, 2);
+      expect(c.state).toBe('standby');
+    } finally {
+      for (const c of clients) await c.stop();
+      clients = [];
+      for (const st of stores) await st.close();
+    }
   });
 });
 

@@ -469,7 +469,7 @@ export function createWsClient(opts: WsClientOptions): WsClient {
           state = 'holding';
           log.info({ holder: instanceId }, 'wecom ws: this replica holds the WeCom connection');
           openSession();
-        }
+        } else log.debug('wecom ws: another replica holds the connection lock');
         return;
       }
       if (state === 'holding' || state === 'kicked' || state === 'failed') {
