@@ -79,7 +79,7 @@ const MAX_FRAME_BYTES = 256 * 1024;
 const HANDSHAKE_MS = 10_000;
 /** At most 12 progress pushes a minute, well inside "30 条/分钟" per chat (101463). */
 const PROGRESS_EVERY_MS = 5_000;
-/** A stream takes updates for 6 minutes from its first reply (101031; 846608 after that). */
+/** A stream takes updates for 6 minutes from its first reply (101463; after that WeCom answers 846608, which the official plugin handles). */
 const STREAM_VALID_MS = 6 * 60_000;
 /** "收到消息回调后，24 小时内可以往该会话回复消息" (101463). */
 const REPLY_VALID_MS = 24 * 3_600_000;
@@ -449,7 +449,7 @@ export function createWsClient(opts: WsClientOptions): WsClient {
       log.error({ botId: opts.botId },
         'wecom ws: disconnected_event: another connection subscribed with this bot id and WeCom closed ours. '
         + 'Not reconnecting, so the two do not take turns; this replica keeps the holder lock so no other replica dials either. '
-        + 'Stop the other connection, then restart meetcheck to take the bot back.');
+        + 'During a deploy that is the new instance and this one can go; otherwise stop the other connection, then restart meetcheck to take the bot back.');
     });
   }
 
