@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { WSClient, type WsFrame } from '@wecom/aibot-node-sdk';
+import type { WSClient, WsFrame } from '@wecom/aibot-node-sdk';
 import type WebSocket from 'ws';
 import { WECOM_WS_URL_DEFAULT } from '../../config.js';
 import type { CoreDeps } from '../../core/quality.js';
@@ -127,6 +127,13 @@ interface Session {
 }
 
 type Wait = 'ok' | 'gone' | 'expired';
+
+type Sdk = typeof import('@wecom/aibot-node-sdk');
+let sdkModule: Sdk | undefined;
+/** Loaded on first start only, so URL-mode processes never load the SDK (nor the axios it requires). */
+async function loadSdk(): Promise<Sdk> {
+  return (sdkModule ??= await import('@wecom/aibot-node-sdk'));
+}
 
 export function createWsClient(opts: WsClientOptions): WsClient {
   const { core } = opts;
@@ -358,7 +365,7 @@ export function createWsClient(opts: WsClientOptions): WsClient {
   // ---- the connection ------------------------------------------------------------------------
 
   function openSession(): Session {
-    const client = new WSClient({
+    const client = new sdkModule!.WSClient({
       botId: opts.botId,
       secret: opts.secret,
       wsUrl: url,
@@ -531,6 +538,7 @@ export function createWsClient(opts: WsClientOptions): WsClient {
     settled,
     async start() {
       if (state !== 'stopped') return;
+      await loadSdk();
       state = 'standby';
       await tick();
       loopAbort = new AbortController();
