@@ -31,11 +31,15 @@ export interface FeishuUserAuthConfig {
   key: Buffer;
 }
 export interface WecomBotConfig {
-  token: string;
-  aesKey: string;
   mode: 'webhook' | 'ws';
+  /** URL-callback Token and EncodingAESKey: required for webhook mode, optional in ws mode (then `/wecom/bot` is not mounted). */
+  token?: string;
+  aesKey?: string;
+  /** Long-connection BotID and Secret: required for ws mode. */
   botId?: string;
   botSecret?: string;
+  /** Long-connection endpoint (ws mode). */
+  wsUrl: string;
 }
 export interface WecomMeetingConfig {
   corpId: string;
@@ -173,18 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('FEISHU_VERIFICATION_TOKEN', 'set it (or FEISHU_ENCRYPT_KEY) so Feishu callbacks can be verified');
   }
 
-  const botParts = group(get, ['WECOM_BOT_TOKEN', 'WECOM_BOT_AES_KEY']);
-  const wecomMode = oneOf(get('WECOM_MODE') ?? 'webhook', 'WECOM_MODE', ['webhook', 'ws']) as 'webhook' | 'ws';
-  const wecomBot: WecomBotConfig | undefined = botParts && {
-    token: botParts.WECOM_BOT_TOKEN!,
-    aesKey: aesKey(botParts.WECOM_BOT_AES_KEY!, 'WECOM_BOT_AES_KEY'),
-    mode: wecomMode,
-    ...opt('botId', get('WECOM_BOT_ID')),
-    ...opt('botSecret', get('WECOM_BOT_SECRET')),
-  };
-  if (wecomBot?.mode === 'ws' && (!wecomBot.botId || !wecomBot.botSecret)) {
-    throw new ConfigError(wecomBot.botId ? 'WECOM_BOT_SECRET' : 'WECOM_BOT_ID', 'required when WECOM_MODE=ws (the bot\'s long-connection id and secret)');
-  }
+  const wecomBot = wecomBotConfig(get);
 
   const meetingParts = group(get, ['WECOM_CORP_ID', 'WECOM_MEETING_SECRET']);
   const wecomMeeting: WecomMeetingConfig | undefined = meetingParts && {
@@ -272,6 +265,44 @@ export function enabledVendors(c: Config): VendorName[] {
   if (c.tencent) v.push('tencent');
   v.push('demo');
   return v;
+}
+
+/**
+ * The 智能机器人 channel. URL callback (webhook, the default) needs the callback Token and
+ * EncodingAESKey; the long connection (ws) is issued only a BotID and Secret
+ * (developer.work.weixin.qq.com/document/path/101463 "获取凭证"), so the Token/key pair is optional
+ * there and only mounts `/wecom/bot` when given.
+ */
+function wecomBotConfig(get: (n: string) => string | undefined): WecomBotConfig | undefined {
+  const mode = oneOf(get('WECOM_MODE') ?? 'webhook', 'WECOM_MODE', ['webhook', 'ws']) as 'webhook' | 'ws';
+  const callback = group(get, ['WECOM_BOT_TOKEN', 'WECOM_BOT_AES_KEY']);
+  const wsParts = group(get, ['WECOM_BOT_ID', 'WECOM_BOT_SECRET']);
+  const wsUrlRaw = get('WECOM_WS_URL');
+  const wsUrl = wsUrlRaw === undefined ? WECOM_WS_URL_DEFAULT : wsUrlOf(wsUrlRaw, 'WECOM_WS_URL');
+  if (mode === 'ws' && !wsParts) throw new ConfigError('WECOM_BOT_ID', 'required (with WECOM_BOT_SECRET) when WECOM_MODE=ws: the bot\'s long-connection BotID and Secret');
+  if (mode === 'webhook' && !callback) {
+    if (wsParts) throw new ConfigError('WECOM_MODE', 'set it to ws to use WECOM_BOT_ID / WECOM_BOT_SECRET (the long connection), or set WECOM_BOT_TOKEN and WECOM_BOT_AES_KEY for URL callbacks');
+    return undefined;
+  }
+  return {
+    mode,
+    wsUrl,
+    ...(callback ? { token: callback.WECOM_BOT_TOKEN!, aesKey: aesKey(callback.WECOM_BOT_AES_KEY!, 'WECOM_BOT_AES_KEY') } : {}),
+    ...(wsParts ? { botId: wsParts.WECOM_BOT_ID!, botSecret: wsParts.WECOM_BOT_SECRET! } : {}),
+  };
+}
+
+/** The long-connection endpoint of WeCom's public cloud (101463); private deployments have their own. */
+export const WECOM_WS_URL_DEFAULT = 'wss://openws.work.weixin.qq.com';
+
+function wsUrlOf(raw: string, name: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error();
+    return raw;
+  } catch {
+    throw new ConfigError(name, `a ws:// or wss:// URL, got "${raw.slice(0, 40)}"`);
+  }
 }
 
 function group(get: (n: string) => string | undefined, names: string[]): Record<string, string> | undefined {

@@ -3,7 +3,8 @@ import { request } from 'undici';
 
 /**
  * A WeCom 智能机器人 simulator: it calls our `/wecom/bot` the way WeCom does (URL-callback mode,
- * wecom-bot-and-meeting-api.md §1.1 and §2) and checks our encrypted replies the way WeCom would.
+ * developer.work.weixin.qq.com/document/path/100719 and 101033) and checks our encrypted replies
+ * the way WeCom would.
  * Its crypto is written here from the doc, independently of src/, so a mistake there shows up.
  */
 
@@ -14,6 +15,8 @@ export interface SimOptions {
   /** Seconds for the signed timestamp (defaults to the wall clock). */
   now?: () => number;
   aibotid?: string;
+  /** The receiveid WeCom appends to each encrypted callback ("" for a bot per doc 101033). */
+  receiveId?: string;
 }
 
 export interface SimReply {
@@ -60,7 +63,7 @@ export function createBotSimulator(opts: SimOptions) {
   async function post(plaintext: Record<string, unknown> | string, tamper: { signature?: string; timestamp?: string; body?: string } = {}): Promise<SimReply> {
     const timestamp = tamper.timestamp ?? String(now());
     const nonce = String(100000 + Math.floor(Math.random() * 900000));
-    const encrypt = docEncrypt(opts.encodingAesKey, typeof plaintext === 'string' ? plaintext : JSON.stringify(plaintext));
+    const encrypt = docEncrypt(opts.encodingAesKey, typeof plaintext === 'string' ? plaintext : JSON.stringify(plaintext), opts.receiveId ?? '');
     const signature = tamper.signature ?? docSignature(opts.token, timestamp, nonce, encrypt);
     const qs = new URLSearchParams({ msg_signature: signature, timestamp, nonce });
     const res = await request(`${opts.url}/wecom/bot?${qs}`, { method: 'POST', body: tamper.body ?? JSON.stringify({ encrypt }), headers: { 'content-type': 'application/json' } });
@@ -102,7 +105,7 @@ export function createBotSimulator(opts: SimOptions) {
     async verify(echoPlain: string, tamper: { signature?: string } = {}) {
       const timestamp = String(now());
       const nonce = '47744683';
-      const echostr = docEncrypt(opts.encodingAesKey, echoPlain);
+      const echostr = docEncrypt(opts.encodingAesKey, echoPlain, opts.receiveId ?? '');
       const qs = new URLSearchParams({ msg_signature: tamper.signature ?? docSignature(opts.token, timestamp, nonce, echostr), timestamp, nonce, echostr });
       const res = await request(`${opts.url}/wecom/bot?${qs}`);
       return { status: res.statusCode, text: await res.body.text(), type: String(res.headers['content-type'] ?? '') };

@@ -29,7 +29,9 @@ export function manualClock(start = Date.UTC(2026, 10, 22, 4, 0, 0)): ManualCloc
         const entry = { until: now + Math.max(0, ms), resolve };
         sleepers.push(entry);
         signal?.addEventListener('abort', () => {
-          sleepers.splice(sleepers.indexOf(entry), 1);
+          // A sleep that already woke is no longer listed: splice(-1) would drop someone else's.
+          const i = sleepers.indexOf(entry);
+          if (i >= 0) sleepers.splice(i, 1);
           reject(signal.reason);
         }, { once: true });
       });

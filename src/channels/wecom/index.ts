@@ -11,8 +11,8 @@ export interface WecomChannelDeps {
   core: CoreDeps;
   /** Attendees per card page (≤6: horizontal_content_list). */
   pageSize: number;
-  /** Long-connection endpoint and timings; tests point these at a local server. */
-  ws?: Partial<Pick<WsClientOptions, 'url' | 'heartbeatMs' | 'reconnectMs'>>;
+  /** Long-connection timings and names; tests shorten them. */
+  ws?: Partial<Pick<WsClientOptions, 'url' | 'heartbeatMs' | 'reconnectMs' | 'lockTtlMs' | 'instanceId'>>;
 }
 
 /**
@@ -21,24 +21,26 @@ export interface WecomChannelDeps {
  */
 export function createWecomChannel(deps: WecomChannelDeps): Channel {
   const { config, core } = deps;
-  // "ReceiveId为\"\"" for an enterprise's own 智能机器人 (wecom-bot-and-meeting-api.md §2).
-  const crypto = createWecomCrypto(config.token, config.aesKey, '');
+  // "企业内部智能机器人场景中，ReceiveId为\"\"" (developer.work.weixin.qq.com/document/path/101033).
+  const crypto = config.token && config.aesKey ? createWecomCrypto(config.token, config.aesKey, '') : undefined;
   if (config.mode === 'ws') {
     const client = createWsClient({
       botId: config.botId ?? '',
       secret: config.botSecret ?? '',
+      url: config.wsUrl,
       core,
       pageSize: deps.pageSize,
       ...deps.ws,
     });
     return {
       name: 'wecom',
-      // Verification still works in ws mode, so switching modes in the console never breaks the URL.
-      mount: (router) => mountWebhook(router, { crypto, bot: client.bot, clock: core.clock, log: core.log }),
+      // With a Token/key set, verification still answers, so switching the console back to URL mode never breaks.
+      ...(crypto ? { mount: (router) => mountWebhook(router, { crypto, bot: client.bot, clock: core.clock, log: core.log }) } : {}),
       start: () => client.start(),
       stop: () => client.stop(),
-    };
+    } satisfies Channel;
   }
+  if (!crypto) throw new Error('wecom webhook mode needs WECOM_BOT_TOKEN and WECOM_BOT_AES_KEY');
   const bot = createBot({ core, pageSize: deps.pageSize });
   return {
     name: 'wecom',

@@ -8,10 +8,10 @@ import { WecomCryptoError, type WecomCrypto } from './crypto.js';
 import { parseInbound } from './inbound.js';
 
 /**
- * `GET|POST /wecom/bot`: the 智能机器人 URL-callback mode (wecom-bot-and-meeting-api.md §1.1, §2).
+ * `GET|POST /wecom/bot`: the 智能机器人 URL-callback mode (docs 100719, 101031, 101033).
  * Nothing is processed before the signature is checked (constant time) and the body decrypted;
  * a forged or broken request gets a 4xx. Once verified, the answer is always 200 (an encrypted
- * reply or empty), so WeCom has nothing to retry (§6 "Always answer 200").
+ * reply or empty), so WeCom has nothing to retry.
  */
 
 export interface WebhookDeps {
@@ -47,24 +47,38 @@ function signedParams(ctx: Context, clock: Clock): Signed {
   return { signature, timestamp, nonce };
 }
 
-function decryptOr4xx(deps: WebhookDeps, encrypt: string): string {
-  try {
-    return deps.crypto.decrypt(encrypt);
-  } catch (err) {
-    if (err instanceof WecomCryptoError) throw new HttpError(400, `cannot decrypt (${err.reason})`);
-    throw err;
-  }
-}
+/** Distinct unexpected receiveids already logged; bounded so a flood of them cannot grow memory. */
+const MAX_NOTED_RECEIVE_IDS = 32;
 
 export function mountWebhook(router: Router, deps: WebhookDeps, path = '/wecom/bot'): void {
+  const noted = new Set<string>();
+
+  /** Called only after the signature verified, so the receiveid cannot be a forger's. */
+  function decryptOr4xx(encrypt: string): string {
+    let opened: { message: string; receiveId: string };
+    try {
+      opened = deps.crypto.open(encrypt);
+    } catch (err) {
+      if (err instanceof WecomCryptoError) throw new HttpError(400, `cannot decrypt (${err.reason})`);
+      throw err;
+    }
+    // 101033: the bot's receiveid is "". Another one is accepted (the signature already proved the
+    // callback genuine) and logged once per value, so a change on WeCom's side shows up.
+    const rid = opened.receiveId;
+    if (rid !== '' && !noted.has(rid) && noted.size < MAX_NOTED_RECEIVE_IDS) {
+      noted.add(rid);
+      deps.log.info({ receiveId: rid.slice(0, 64) }, 'wecom callback carries a receiveid (101033 says it is empty for a bot); accepted');
+    }
+    return opened.message;
+  }
   router.get(path, (ctx) => {
     const s = signedParams(ctx, deps.clock);
     // Koa's query parser percent-decodes and turns a raw "+" into a space; base64 has no spaces,
-    // so put them back (§5 "URL verification": "+"→space after URL-decoding).
+    // so put them back (101033 asks for the params to be URL-decoded first; "+" then reads as a space).
     const echostr = typeof ctx.query.echostr === 'string' ? ctx.query.echostr.replace(/ /g, '+') : '';
     if (!echostr || echostr.length > 4096) throw new HttpError(400, 'echostr is required');
     if (!deps.crypto.verify(s.signature, s.timestamp, s.nonce, echostr)) throw new HttpError(401, 'signature mismatch');
-    const plain = decryptOr4xx(deps, echostr);
+    const plain = decryptOr4xx(echostr);
     // "The response must be raw: no quotes, BOM or newline, and not JSON" (101033).
     ctx.type = 'text/plain';
     ctx.body = plain;
@@ -76,7 +90,7 @@ export function mountWebhook(router: Router, deps: WebhookDeps, path = '/wecom/b
     const encrypt = body.encrypt;
     if (typeof encrypt !== 'string' || encrypt === '') throw new HttpError(400, 'encrypt is required');
     if (!deps.crypto.verify(s.signature, s.timestamp, s.nonce, encrypt)) throw new HttpError(401, 'signature mismatch');
-    const plain = decryptOr4xx(deps, encrypt);
+    const plain = decryptOr4xx(encrypt);
     let inbound: unknown;
     try {
       inbound = JSON.parse(plain);
