@@ -53,6 +53,14 @@ export function tencentError(info: TencentErrorInfo, op: string): MeetcheckError
   return new MeetcheckError(code, `${op}: ${detail}`.slice(0, 200), { vendor: 'tencent', cause: info });
 }
 
+/**
+ * A code Tencent documents (a rate limit, a transient failure, or one of CODE_MAP). Anything else
+ * is a code nobody has published, such as the one for an unbought quality add-on (DOC 80575 gives none).
+ */
+export function isPublishedCode(code: number): boolean {
+  return RATE_LIMIT_CODES.has(code) || code === DAILY_LIMIT_CODE || TRANSIENT_CODES.has(code) || code === REPLAY_CODE || code in CODE_MAP;
+}
+
 /** Reads the envelope of §5.3; accepts a missing `new_error_code` (older responses). */
 export function readErrorInfo(json: unknown): TencentErrorInfo | undefined {
   if (typeof json !== 'object' || json === null) return undefined;

@@ -80,6 +80,74 @@ export function parseMeetingList(json: Obj): MeetingWire[] {
   return out;
 }
 
+/**
+ * One media room from an ended-meetings list (a media room runs from the first join until
+ * everyone has left, DOC 80575). Times are unix seconds here, whatever arrived.
+ */
+export interface RoomWire {
+  meetingId: string;
+  code?: string;
+  subject?: string;
+  meetingType?: number;
+  subMeetingId?: string;
+  start: number;
+  end?: number;
+}
+
+export type TimeUnit = 'ms' | 's';
+
+export interface RoomPage {
+  rooms: RoomWire[];
+  totalPage: number;
+  /** The units the times came in (for the one log line that says which shape arrived). */
+  units: Set<TimeUnit>;
+}
+
+/**
+ * `GET /v1/corp/meetings` (DOC 52492: start_time/end_time "媒体房间维度，单位毫秒") and
+ * `GET /v1/history/meetings/{userid}` (DOC 53805 and the SDKs' V1HistoryMeetingsUseridGet200Response:
+ * "单位秒"): both `meeting_info_list[]` with meeting_id, meeting_code, subject, meeting_type,
+ * sub_meeting_id (recurring occurrences only), start_time, end_time. Either unit is accepted in
+ * either list, as numbers or numeric strings: no epoch in seconds reaches 1e11 before the year 5000,
+ * and none in milliseconds stays below it after 1973.
+ */
+export function parseRoomList(json: Obj): RoomPage {
+  const rooms: RoomWire[] = [];
+  const units = new Set<TimeUnit>();
+  for (const raw of arr(json.meeting_info_list)) {
+    const m = obj(raw);
+    const meetingId = str(m.meeting_id);
+    if (!meetingId || !/^\d{1,32}$/.test(meetingId)) continue;
+    const start = epochSeconds(m.start_time, Math.floor);
+    if (!start) continue;
+    units.add(start.unit);
+    const room: RoomWire = { meetingId, start: start.s };
+    const end = epochSeconds(m.end_time, Math.ceil);
+    if (end && end.s >= start.s) {
+      room.end = end.s;
+      units.add(end.unit);
+    }
+    const code = str(m.meeting_code);
+    if (code) room.code = code;
+    const subject = str(m.subject);
+    if (subject) room.subject = subject;
+    const type = num(m.meeting_type);
+    if (type !== undefined) room.meetingType = type;
+    const sub = str(m.sub_meeting_id);
+    // Only ever a query value (encoded), like current_sub_meeting_id from /v1/meetings.
+    if (sub && sub.length <= 64) room.subMeetingId = sub;
+    rooms.push(room);
+  }
+  return { rooms, totalPage: Math.max(1, Math.min(10_000, num(json.total_page) ?? 1)), units };
+}
+
+/** An epoch in seconds or milliseconds → seconds (floor for starts, ceil for ends: the room stays inside). */
+export function epochSeconds(v: unknown, round: (n: number) => number): { s: number; unit: TimeUnit } | undefined {
+  const n = num(v);
+  if (n === undefined || n <= 0) return undefined;
+  return n >= 1e11 ? { s: round(n / 1000), unit: 'ms' } : { s: round(n), unit: 's' };
+}
+
 export interface QualityRatings {
   health: Health;
   ratings: Ratings;
