@@ -118,6 +118,8 @@ export interface FakeTencentOptions {
   unlistedAnswer?: 'empty' | 'error';
   /** Unit of corp/meetings start_time/end_time: DOC 52492 says ms (the default); 's' plays a server that disagrees. */
   corpTimeUnit?: 'ms' | 's';
+  /** corp/meetings leaves out sub_meeting_id (DOC 52492 says occurrences carry it; plays a server that does not). */
+  corpOmitsSubMeetingId?: boolean;
   /** How corp/meetings reads its start_time/end_time query: seconds (the default, as DOC 52490 says for that endpoint) or ms. */
   corpQueryUnit?: 's' | 'ms';
   /** Unit of history start_time/end_time: the SDK says seconds (the default); 'ms' plays the other reading. */
@@ -148,7 +150,7 @@ export interface FakeTencent {
 }
 
 const REQUIRED = ['X-TC-Key', 'X-TC-Timestamp', 'X-TC-Nonce', 'X-TC-Signature', 'AppId'];
-/** §5.1: 300 calls a minute per app; /qos 30 a minute per meeting. */
+/** DOC 105276: 300 calls a minute per app; /qos 30 a minute per meeting (DOC 104578). */
 const APP_LIMIT = 300;
 const QOS_LIMIT = 30;
 /** DOC 52492/105276: account-level endpoints, 100 a minute per app (190313). */
@@ -196,7 +198,7 @@ export async function startFakeTencent(options: FakeTencentOptions): Promise<Fak
     res.end(JSON.stringify(body));
   }
   function fail(res: ServerResponse, call: Call, status: number, code: number, message: string) {
-    // Newer responses carry new_error_code = a prefix plus the old code (§5.3).
+    // Newer responses carry new_error_code = a prefix plus the old code (GO core/errors.go NewErrorCode).
     send(res, call, status, { error_info: { error_code: code, new_error_code: Number(`200${code}`), message } });
   }
 
@@ -208,7 +210,7 @@ export async function startFakeTencent(options: FakeTencentOptions): Promise<Fak
     const call: Call = { method: req.method ?? '', path: parsed.pathname, query: parsed.searchParams, rawHeaders: raw, outcome: 0 };
     fake.calls.push(call);
 
-    // §1.1: names are case-sensitive; read them exactly as spelled in the docs.
+    // DOC 42413: names are case-sensitive; read them exactly as spelled in the docs.
     for (const h of REQUIRED) if (raw[h] === undefined) return fail(res, call, 400, 200001, `API 请求头缺失必填字段 ${h}`);
     if (raw.AppId !== options.appId || raw['X-TC-Key'] !== options.secretId) return fail(res, call, 400, 190303, '鉴权失败：请检查请求头公共参数里字段AppId和X-TC-Key内容是否正确，字段SdkId如未分配不要携带。');
     if (options.sdkId ? raw.SdkId !== options.sdkId : raw.SdkId !== undefined) return fail(res, call, 400, 190303, '鉴权失败：字段SdkId如未分配不要携带。');
@@ -222,7 +224,7 @@ export async function startFakeTencent(options: FakeTencentOptions): Promise<Fak
     const got = Buffer.from(raw['X-TC-Signature']!, 'utf8');
     const want = Buffer.from(expected, 'utf8');
     if (got.length !== want.length || !timingSafeEqual(got, want)) return fail(res, call, 400, 200003, 'Signature failed!');
-    // §5.2: (timestamp, nonce) must not repeat within 5 minutes.
+    // DOC 42413: (timestamp, nonce) must not repeat within 5 minutes (190301).
     const replayKey = `${ts}|${nonce}`;
     if (seenNonces.has(replayKey)) return fail(res, call, 400, 190301, '请求重放错误');
     seenNonces.set(replayKey, options.now());
@@ -407,7 +409,7 @@ export async function startFakeTencent(options: FakeTencentOptions): Promise<Fak
       userid: meeting.creator ?? 'host1', userid_type: 1, nick_name: 'Host',
       // "仅支持识别0、1、6,其他会议类型不识别输出".
       ...([0, 1, 6].includes(meeting.meetingType ?? 0) ? { meeting_type: meeting.meetingType ?? 0 } : {}),
-      ...(meeting.meetingType === 1 && room.subMeetingId ? { sub_meeting_id: room.subMeetingId } : {}),
+      ...(meeting.meetingType === 1 && room.subMeetingId && !options.corpOmitsSubMeetingId ? { sub_meeting_id: room.subMeetingId } : {}),
       start_time: room.start * unit, end_time: room.end! * unit,
       participants_num: room.attendees.length, meeting_duration: String((room.end! - room.start) * 1000),
     }));

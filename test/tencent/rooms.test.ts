@@ -254,6 +254,27 @@ describe('Tencent: recurring meetings', () => {
     expect(qualityCalls().map((c) => c.query.get('sub_meeting_id'))).toEqual(['sub1']);
   });
 
+  it('a room listed without its sub_meeting_id gets the occurrence it started in', async () => {
+    await startFake({ corpOmitsSubMeetingId: true });
+    const first = nowS - 2 * 86_400;
+    const second = nowS - 3 * 3600;
+    fake.meetings.push({
+      meetingId: ID, code: CODE, subject: 'Standup', status: 'MEETING_STATE_INIT', meetingType: 1,
+      startTime: first, endTime: first + 1800, currentSubMeetingId: 'sub3',
+      subMeetings: [
+        { subMeetingId: 'sub1', startTime: first, endTime: first + 1800 },
+        { subMeetingId: 'sub2', startTime: second, endTime: second + 1800 },
+        { subMeetingId: 'sub3', startTime: nowS + 86_400, endTime: nowS + 86_400 + 1800 },
+      ],
+      // People joined sub2 five minutes early.
+      bySub: { sub1: people(2, first + 30, 's1'), sub2: people(3, second - 300, 's2') },
+    });
+    const r = await fetchReport(q({ code: CODE }));
+    expect(r.meeting.subMeetingId).toBe('sub2');
+    expect(r.attendees).toHaveLength(3);
+    expect(qualityCalls().map((c) => [c.query.get('sub_meeting_id'), c.query.get('start_time')])).toEqual([['sub2', String(second - 300)]]);
+  });
+
   it('current_sub_meeting_id in progress but missing from sub_meetings is still the live one', async () => {
     const s = nowS - 600;
     fake.meetings.push({

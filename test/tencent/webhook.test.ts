@@ -11,7 +11,7 @@ import { manualClock, testCore, type ManualClock } from '../helpers/core.js';
 import { manyAttendees, startFakeTencent, type FakeTencent } from '../fakes/tencent-meeting.js';
 import { meetingEndEvent, signedHeaders, startReportTargets, tencentEncrypt, type MeetingEndOptions, type ReportTargets } from '../fakes/tencent-webhook.js';
 
-// DOC 51612's worked example (tencent-meeting-api.md §3.5): token, timestamp (ms), nonce, data → signature.
+// DOC 51612's worked example: token, timestamp (ms), nonce, data → signature.
 const DOC_TOKEN = 'bVPU6F8Htxl5XkAbp3jGV2xWp';
 const DOC_DATA =
   'eyJldmVudCI6Im1lZXRpbmcuY3JlYXRlZCIsInVuaXF1ZV9zZXF1ZW5jZSI6ImYyMDA5NmVlLThhYzgtNGRmMi1hN2RlLTA1NzQ2NDlmMjExYiIsInBheWxvYWQiOlt7Im9wZXJhdGVfdGltZSI6IjIwMjAtMTItMjkgMTc6NDE6MDYiLCJvcGVyYXRvciI6eyJ1c2VyaWQiOiJ0ZXN0ZXIwMDAwNmJhNWJhYjMzOTg1OGMxM2M5MzBjY2E5NTY4NCJ9LCJtZWV0aW5nX2luZm8iOnsibWVldGluZ19pZCI6IjYwNTg4OTAzODU0ODA5MjEwNTIiLCJtZWV0aW5nX2NvZGUiOiI1MzA4MTI0NTIiLCJzdWJqZWN0IjoibWVkaWEgdGVzdGVyIG1lZXRpbmciLCJjcmVhdG9yX2lkIjoidGVzdGVyMDAwMDZiYTViYWIzMzk4NThjMTNjOTMwY2NhOTU2ODQiLCJob3N0cyI6WyJ0ZXN0ZXIwMDAwNmJhNWJhYjMzOTg1OGMxM2M5MzBjY2E5NTY4NCJdLCJtZWV0aW5nX3R5cGUiOjAsInN0YXJ0X3RpbWUiOiIyMDIwLTEyLTI5IDE3OjQxOjA0IiwiZW5kX3RpbWUiOiIyMDIwLTEyLTI5IDE4OjAxOjA0In19XX0';
@@ -270,4 +270,29 @@ describe('Tencent Meeting webhook receiver', () => {
     expect(texts.some((t) => t.includes('4 attendees'))).toBe(true);
     expect(new Set(fake.calls.filter((c) => c.path.endsWith('/quality')).map((c) => c.query.get('start_time')))).toEqual(new Set([String(first.start), String(second.start)]));
   });
+
+  for (const withSub of [true, false]) {
+    it(`a recurring occurrence: ${withSub ? 'the event\'s sub_meeting_id' : 'the corp list\'s sub_meeting_id (none in the event)'} picks it`, async () => {
+      wecomEnv.WECOM_BASE_URL = targets.url;
+      const nowS = Math.floor(clock.now() / 1000);
+      const aStart = nowS - 86_400 - 3600;
+      const bStart = nowS - 3600;
+      fake.meetings.push({
+        meetingId: MEETING_ID, code: '530812452', subject: 'Standup', status: 'MEETING_STATE_INIT', meetingType: 1,
+        startTime: aStart, endTime: aStart + 1800, currentSubMeetingId: 'subC',
+        subMeetings: [
+          { subMeetingId: 'subA', startTime: aStart, endTime: aStart + 1800 },
+          { subMeetingId: 'subB', startTime: bStart, endTime: bStart + 1800 },
+          { subMeetingId: 'subC', startTime: nowS + 86_400, endTime: nowS + 86_400 + 1800 },
+        ],
+        bySub: { subA: manyAttendees(2, aStart, 'a'), subB: manyAttendees(3, bStart, 'b') },
+      });
+      await start(wecomEnv);
+      expect((await post(tencentEncrypt(AES, endEvent({ meetingType: 1, start: bStart, end: bStart + 1800, ...(withSub ? { subMeetingId: 'subB' } : {}) })))).status).toBe(200);
+      await until(() => targets.wecom.length === 1);
+      await running!.core.tasks.idle();
+      expect(targets.wecom[0]!.body.markdown!.content).toContain('3 attendees');
+      expect(fake.calls.filter((c) => c.path.endsWith('/quality')).map((c) => c.query.get('sub_meeting_id'))).toEqual(['subB']);
+    });
+  }
 });

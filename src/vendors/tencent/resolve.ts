@@ -165,9 +165,20 @@ function roomCandidate(r: RoomWire, source: RoomSource, listed: readonly Meeting
   if (subject) c.subject = subject;
   const type = r.meetingType ?? m?.meetingType;
   if (type !== undefined) c.meetingType = type;
-  if (r.subMeetingId) c.subMeetingId = r.subMeetingId;
+  const sub = r.subMeetingId ?? (m ? occurrenceAt(m, r.start) : undefined);
+  if (sub) c.subMeetingId = sub;
   if (r.end !== undefined) c.end = r.end;
   return c;
+}
+
+/**
+ * A recurring meeting's room listed without its sub_meeting_id (DOC 52492 says it is there for
+ * occurrences; should it be missing, /quality would refuse the call): the occurrence whose
+ * scheduled time the room started in, early joiners included.
+ */
+function occurrenceAt(m: MeetingWire, start: number): string | undefined {
+  const fits = m.occurrences.filter((o) => o.startTime !== undefined && start >= o.startTime - EARLY_JOIN_SLACK_S && start <= (o.endTime ?? o.startTime));
+  return fits.sort((a, b) => Math.abs(a.startTime! - start) - Math.abs(b.startTime! - start))[0]?.subMeetingId;
 }
 
 /** A scheduled occurrence some listed room belongs to: the room, with its real times, stands for it. */
@@ -205,7 +216,7 @@ function fromEvent(rooms: readonly Candidate[], hint: OccurrenceHint, id: string
   const endedAt = hint.endedAt;
   const fits = mine.filter((r) => endedAt === undefined || (r.start! <= endedAt + 60 && (r.end === undefined || r.end >= endedAt - EVENT_ROOM_SLACK_S)));
   const chosen = [...fits].sort((a, b) => b.start! - a.start!)[0];
-  if (chosen) return toTarget(chosen, rooms, 1);
+  if (chosen) return toTarget(hint.subMeetingId && !chosen.subMeetingId ? { ...chosen, subMeetingId: hint.subMeetingId } : chosen, rooms, 1);
   if (!id) throw new MeetcheckError('meeting_not_found', `tencent:${code ?? ''}`, { vendor: 'tencent' });
   const c: Candidate = { meetingId: id, live: false, source: 'event' };
   if (code) c.code = code;

@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import type { RateLimit } from '../../store/types.js';
 import type { CallOptions, TencentApi } from './api.js';
 import { tencentCodeOf } from './errors.js';
+import { encodeQueryValue } from './sign.js';
 import { parseRoomList, type RoomWire, type TimeUnit } from './wire.js';
 
 /**
@@ -32,8 +33,8 @@ export const CORP_RATE: RateLimit = { limit: 100, windowMs: 60_000 };
 const LIST_PAGE_SIZE = 20;
 /**
  * A code names few rooms (one a session), so one page is the usual answer. The cap bounds a scan
- * by meeting_id (neither list filters by id): 5 pages is 100 rooms, a third of a minute's corp budget
- * for one command at most.
+ * by meeting_id (neither list filters by id): 5 pages is 100 rooms; with the window retry below,
+ * one command takes at most a tenth of a minute's corp budget.
  */
 const MAX_LIST_PAGES = 5;
 /** /quality reaches 7 days back (DOC 80575); the lists are asked a little wider. */
@@ -89,7 +90,7 @@ export function createRoomLists(api: TencentApi, operatorId: string, appId: stri
 
   async function history(filter: RoomFilter, nowS: number, call: CallOptions): Promise<RoomWire[]> {
     // "请优先使用operator_id和operator_id_type查询，当使用operator_id和operator_id_type时，userid设置为operator_id的值即可" (SDK).
-    return matching(await pages('history_meetings', `/v1/history/meetings/${encodeURIComponent(operatorId)}`, {
+    return matching(await pages('history_meetings', `/v1/history/meetings/${encodeQueryValue(operatorId)}`, {
       meeting_code: filter.code, start_time: nowS - HISTORY_WINDOW_S, end_time: nowS,
     }, call, 'history'), filter);
   }

@@ -3,7 +3,7 @@ import type { DeviceKind, Health, Level, Ratings, Role } from '../../core/model.
 
 /**
  * Tencent Meeting wire shapes → typed values, once, at the edge. Field names and types follow
- * tencent-meeting-api.md §2.2, §3.1, §3.2 and tencent-meeting-participants.md. Anything malformed
+ * the official Go SDK's models and DOC 42421 (meetings), 80575 (quality), 104578 (qos), 42701 (participants). Anything malformed
  * becomes "unknown"/"no data", never a throw deep inside the report.
  */
 
@@ -32,9 +32,9 @@ export interface MeetingWire {
   meetingId: string;
   code?: string;
   subject?: string;
-  /** MEETING_STATE_INIT | _STARTED | _ENDED | _CANCELLED | _NULL | _RECYCLED | _INVALID (§2.2). */
+  /** MEETING_STATE_INIT | _STARTED | _ENDED | _CANCELLED | _NULL | _RECYCLED | _INVALID (GO model.go). */
   status: string;
-  /** 0 one-time, 1 recurring, … (§2.2). */
+  /** 0 one-time, 1 recurring, … (DOC 53805 meeting_type). */
   meetingType?: number;
   startTime?: number;
   endTime?: number;
@@ -42,7 +42,7 @@ export interface MeetingWire {
   occurrences: Occurrence[];
 }
 
-/** `GET /v1/meetings?meeting_code=` and `GET /v1/meetings/{id}`: `meeting_info_list[]` (§2.2). */
+/** `GET /v1/meetings?meeting_code=` and `GET /v1/meetings/{id}`: `meeting_info_list[]` (DOC 42418, 42421). */
 export function parseMeetingList(json: Obj): MeetingWire[] {
   const out: MeetingWire[] = [];
   for (const raw of arr(json.meeting_info_list)) {
@@ -167,7 +167,7 @@ export interface QualityPage {
   rows: QualityRow[];
 }
 
-/** `GET /v1/meetings/{id}/quality` (§3.1): levels 0 no data … 4 bad, health 0/1/2. */
+/** `GET /v1/meetings/{id}/quality` (DOC 80575): levels 0 no data … 4 bad, health 0/1/2. */
 export function parseQualityPage(json: Obj): QualityPage {
   const rows: QualityRow[] = [];
   for (const raw of arr(json.participants)) {
@@ -177,7 +177,7 @@ export function parseQualityPage(json: Obj): QualityPage {
     if (userid) row.userid = userid;
     const ms = str(p.ms_open_id);
     if (ms) row.msOpenId = ms;
-    // A string here, an integer in /participants (§3.1): normalised before joining.
+    // A string here (GO model.go), an integer in /participants: normalised before joining.
     const inst = num(p.instanceid ?? p.instance_id);
     if (inst !== undefined) row.instanceId = inst;
     rows.push(row);
@@ -192,7 +192,7 @@ function readRatings(o: Obj): QualityRatings {
   return {
     health: health(o.quality),
     ratings: { audio: level(o.audio_quality), video: level(o.video_quality), screen: level(o.screen_share_quality), network: level(o.network_quality) },
-    // The problems vocabulary is undocumented (§3.1): shown verbatim (renderers escape it).
+    // The problems vocabulary is undocumented (DOC 80575): shown verbatim (renderers escape it).
     problems: arr(o.problems).filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim().slice(0, 200)),
   };
 }
@@ -225,7 +225,7 @@ export interface ParticipantsPage {
   totalCount?: number;
 }
 
-/** `GET /v1/meetings/{id}/participants` (tencent-meeting-participants.md): names and subject in base64. */
+/** `GET /v1/meetings/{id}/participants` (DOC 42701): names and subject in base64. */
 export function parseParticipantsPage(json: Obj): ParticipantsPage {
   const rows: ParticipantRow[] = [];
   for (const raw of arr(json.participants)) {
@@ -275,7 +275,7 @@ export interface QosPage {
   rows: QosRow[];
 }
 
-/** `GET /v1/meetings/{id}/qos` (§3.2): every value a string, sampled every 2 s. */
+/** `GET /v1/meetings/{id}/qos` (DOC 104578): every value a string, sampled every 2 s. */
 export function parseQosPage(json: Obj): QosPage {
   const rows: QosRow[] = [];
   for (const raw of arr(json.participants)) {
@@ -326,7 +326,7 @@ function qosSample(q: Obj): Sample {
   return s;
 }
 
-/** `user_name` and `subject` are base64 of UTF-8 (pitfall §6.8); a value that is not stays as sent. */
+/** `user_name` and `subject` are base64 of UTF-8 ("入会用户名（base 64）", DOC 42701); a value that is not stays as sent. */
 export function decodeBase64Text(value: string): string {
   return looksBase64Text(value) ?? value;
 }
@@ -343,7 +343,7 @@ function looksBase64Text(value: string): string | undefined {
   }
 }
 
-/** `instanceid` → device kind (tencent-meeting-participants.md, "instanceid"; newer docs add 81–86 HarmonyOS). */
+/** `instanceid` → device kind (DOC 42701 "instanceid"; newer docs such as DOC 64637 add 81–86 HarmonyOS). */
 export function deviceOf(instanceId: number | undefined): DeviceKind {
   switch (instanceId) {
     case 0: return 'pstn';
@@ -364,7 +364,7 @@ export function deviceOf(instanceId: number | undefined): DeviceKind {
   }
 }
 
-/** `user_role` (tencent-meeting-participants.md): 0 member, 1 creator, 2 host, 3 creator+host, 4 guest, 5 guest+host, 6 co-host, 7 creator+co-host. */
+/** `user_role` (DOC 42701): 0 member, 1 creator, 2 host, 3 creator+host, 4 guest, 5 guest+host, 6 co-host, 7 creator+co-host. */
 export function roleOf(userRole: number | undefined): Role {
   switch (userRole) {
     case 0: return 'attendee';
