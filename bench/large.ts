@@ -194,9 +194,10 @@ async function startTencent(): Promise<{ fake: FakeTencent; proxy: LatencyProxy;
   // A fresh fake each run: it enforces 300 calls a minute per app (§5.1), and each run makes ~150.
   const fake = await startFakeTencent({ ...TENCENT, now: () => Date.now() });
   const start = nowS() - 7200;
+  // Its room closed an hour ago; scheduled until now, so /v1/meetings still returns it (DOC 42418).
   fake.meetings.push({
-    meetingId: TENCENT_MEETING_ID, code: '806146667', subject: 'All hands', status: 'MEETING_STATE_ENDED',
-    startTime: start, endTime: start + 3600, attendees: manyAttendees(ATTENDEES, start),
+    meetingId: TENCENT_MEETING_ID, code: '806146667', subject: 'All hands', status: 'MEETING_STATE_NULL',
+    startTime: start, endTime: start + 7200, attendees: manyAttendees(ATTENDEES, start),
   });
   const proxy = await startLatencyProxy(fake.url, RTT_MS);
   return { fake, proxy, close: async () => { await proxy.close(); await fake.close(); } };
@@ -273,7 +274,11 @@ async function tencentLarge(): Promise<BenchResult[]> {
   ];
 }
 
-/** A bare signed client: the lookup, /quality page 1 then every other page at once, /participants along next_pos beside it. */
+/**
+ * A bare signed client: the ended-meetings list for the media room (meeting_id and its real start,
+ * which /quality needs, DOC 52492/80575), /quality page 1 then every other page at once,
+ * /participants along next_pos beside it.
+ */
 async function tencentFloor(proxy: LatencyProxy): Promise<{ total: number; lookup: number; quality: number; participants: number; rtt: number }> {
   const agent = new Agent({ connections: 128 });
   const get = async (path: string, params: Record<string, string | number>) => {
@@ -285,10 +290,10 @@ async function tencentFloor(proxy: LatencyProxy): Promise<{ total: number; looku
     return json;
   };
   const t0 = performance.now();
-  const found = await get('/v1/meetings', { meeting_code: '806146667', userid: TENCENT.operatorId, instanceid: 1 });
-  const m = (found.meeting_info_list as { meeting_id: string; start_time: string }[])[0]!;
+  const found = await get('/v1/corp/meetings', { meeting_state: 1, meeting_code: '806146667', operator_id: TENCENT.operatorId, operator_id_type: 1, page: 1, page_size: 20 });
+  const m = (found.meeting_info_list as { meeting_id: string; start_time: number }[])[0]!;
   const tLookup = performance.now();
-  const qualityPage = (page: number) => get(`/v1/meetings/${m.meeting_id}/quality`, { operator_id: TENCENT.operatorId, operator_id_type: 1, page, page_size: TENCENT_QUALITY_PAGE, start_time: Number(m.start_time) - 1800 });
+  const qualityPage = (page: number) => get(`/v1/meetings/${m.meeting_id}/quality`, { operator_id: TENCENT.operatorId, operator_id_type: 1, page, page_size: TENCENT_QUALITY_PAGE, start_time: Math.floor(m.start_time / 1000) });
   const [quality, participants] = await Promise.all([
     (async () => {
       const first = await qualityPage(1);

@@ -26,8 +26,21 @@ export interface AtTime {
   time?: string;
 }
 
+/**
+ * What a vendor's own event already said about one occurrence of a meeting (a meeting-end
+ * notification), so the vendor need not look the meeting up again to find it. Unix seconds.
+ */
+export interface OccurrenceHint {
+  subMeetingId?: string;
+  /** The occurrence's start and end as the event gave them (scheduled or actual: the vendor knows which). */
+  startTime?: number;
+  endTime?: number;
+  /** When the event says it ended. */
+  endedAt?: number;
+}
+
 export type Command =
-  | { kind: 'quality'; meeting: MeetingRef; problemsOnly: boolean; at?: AtTime }
+  | { kind: 'quality'; meeting: MeetingRef; problemsOnly: boolean; at?: AtTime; hint?: OccurrenceHint }
   | { kind: 'help' };
 
 export interface ParseError {

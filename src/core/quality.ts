@@ -86,6 +86,7 @@ export function commandText(deps: CoreDeps, cmd: QualityCommand, ctx: RequestCon
   const vendor = resolveVendor(deps.vendors, cmd.meeting, ctx.channel, deps.settings.defaultVendor);
   const text: QualityCommandText = { vendor: vendor.name, meeting: { ...cmd.meeting, vendor: vendor.name }, problemsOnly: cmd.problemsOnly };
   if (cmd.at) text.at = cmd.at;
+  if (cmd.hint) text.hint = cmd.hint;
   return { vendor, text };
 }
 
@@ -118,11 +119,12 @@ export async function runQuality(deps: CoreDeps, ctx: RequestContext, cmd: Quali
 export async function rerunReport(deps: CoreDeps, ctx: RequestContext, command: QualityCommandText, opts: RunOptions): Promise<RunResult> {
   const cmd: QualityCommand = { kind: 'quality', meeting: command.meeting, problemsOnly: command.problemsOnly };
   if (command.at) cmd.at = command.at;
+  if (command.hint) cmd.hint = command.hint;
   return runQuality(deps, ctx, cmd, { ...opts, fresh: true });
 }
 
 async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCommandText, ctx: RequestContext, opts: RunOptions): Promise<RunResult> {
-  const meetingKey = createHash('sha256').update(JSON.stringify([text.vendor, text.meeting.code ?? text.meeting.id, text.at ?? null, deps.settings.lang])).digest('base64url');
+  const meetingKey = createHash('sha256').update(JSON.stringify([text.vendor, text.meeting.code ?? text.meeting.id, text.at ?? null, deps.settings.lang, ...(text.hint ? [text.hint] : [])])).digest('base64url');
   const lockKey = `inflight:${meetingKey}`;
   const sharedKey = `recent:${meetingKey}`;
   const giveUpAt = deps.clock.now() + INFLIGHT_TTL_MS;
@@ -153,6 +155,7 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
     if (opts.onProgress) fetchOpts.onProgress = opts.onProgress;
     const query: VendorQuery = { meeting: text.meeting, lang: deps.settings.lang };
     if (text.at) query.at = text.at;
+    if (text.hint) query.hint = text.hint;
     if (!ctx.trusted) query.asker = { channel: ctx.channel, chatId: ctx.chatId, userId: ctx.userId };
     const report = await vendor.fetchReport(query, fetchOpts);
     const stored = await storeFor(deps, ctx, text, report);

@@ -1,4 +1,4 @@
-import type { AtTime, MeetingRef } from './command.js';
+import type { AtTime, MeetingRef, OccurrenceHint } from './command.js';
 import type { Lang } from './i18n.js';
 import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
 import { MeetcheckError } from './errors.js';
@@ -8,6 +8,8 @@ export interface VendorQuery {
   /** Has `code` or `id`; its vendor has already been resolved. */
   meeting: MeetingRef;
   at?: AtTime;
+  /** Set when an event (not a person) asked: what it said about the occurrence. */
+  hint?: OccurrenceHint;
   lang: Lang;
   /**
    * Who asked, and in which chat. Some vendors can only find a meeting through a person (WeCom's
@@ -77,6 +79,7 @@ export interface QualityCommandText {
   vendor: VendorName;
   meeting: MeetingRef;
   at?: AtTime;
+  hint?: OccurrenceHint;
   problemsOnly: boolean;
 }
 

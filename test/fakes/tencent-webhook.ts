@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * What Tencent Meeting sends to an event subscription URL (tencent-meeting-api.md §3.5; DOC 51612,
- * 54658), written from the docs: signature = sha1 of the sorted [token, timestamp, nonce, data];
+ * What Tencent Meeting sends to an event subscription URL (cloud.tencent.com/document/product/1095/
+ * 51612, 54658, 51619), written from the docs: signature = sha1 of the sorted [token, timestamp, nonce, data];
  * data = base64(AES-256-CBC[msg + $key]) with IV = key[0..16] and PKCS#7; GET carries check_str.
  */
 export function tencentSignature(token: string, timestamp: string, nonce: string, data: string): string {
@@ -26,13 +26,31 @@ export function signedHeaders(token: string, data: string, nowMs: number, nonce 
   return { timestamp, nonce, signature: tencentSignature(token, timestamp, nonce, data) };
 }
 
-export function meetingEndEvent(meetingId: string, code: string, traceId = `trace-${meetingId}`): string {
+export interface MeetingEndOptions {
+  traceId?: string;
+  /** payload[].operate_time, ms (DOC 51619's examples are ms). */
+  operateTimeMs?: number;
+  /** meeting_info.start_time / end_time: integers in seconds per DOC 51619's table, unless given otherwise. */
+  start?: number | string;
+  end?: number | string;
+  subMeetingId?: string;
+  meetingType?: number;
+  /** 0 host ended, 1 last left after the scheduled end, 2 empty past it, 3 empty before it (DOC 51619). */
+  endType?: number;
+}
+
+/** A meeting.end event as DOC 51619 shows it. */
+export function meetingEndEvent(meetingId: string, code: string, opts: MeetingEndOptions = {}): string {
   return JSON.stringify({
-    event: 'meeting.end', trace_id: traceId,
+    event: 'meeting.end', trace_id: opts.traceId ?? `trace-${meetingId}`,
     payload: [{
-      operate_time: 1609239040864, meeting_end_type: 0,
+      operate_time: opts.operateTimeMs ?? 1609239040864, meeting_end_type: opts.endType ?? 0,
       operator: { userid: 'host1', open_id: '', uuid: 'u1', ms_open_id: 'ms1', user_name: 'SG9zdA==', instance_id: '1' },
-      meeting_info: { meeting_id: meetingId, meeting_code: code, subject: 'Weekly', creator: { userid: 'host1' }, meeting_type: 0, start_time: 1609236000, end_time: 1609239000 },
+      meeting_info: {
+        meeting_id: meetingId, meeting_code: code, subject: 'Weekly', creator: { userid: 'host1' }, meeting_type: opts.meetingType ?? 0,
+        start_time: opts.start ?? 1609236000, end_time: opts.end ?? 1609239000,
+        ...(opts.subMeetingId ? { sub_meeting_id: opts.subMeetingId } : {}),
+      },
     }],
   });
 }

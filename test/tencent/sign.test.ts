@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildQuery, sign, signedHeaders, stringToSign } from '../../src/vendors/tencent/sign.js';
 
-// tencent-meeting-api.md §1.5: Tencent's placeholder keys, nonce 88080, timestamp 1572168600.
+// Tencent's placeholder keys (DOC 43551), nonce 88080, timestamp 1572168600: vectors computed with the
+// Python SDK's algorithm (no official vector is published).
 const base = { secretId: 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE', secretKey: 'Gu5t9xGARNpq86cd98joQYCN3EXAMPLE', nonce: '88080', timestamp: '1572168600' };
 
-describe('Tencent Meeting request signing (worked examples, §1.5)', () => {
+describe('Tencent Meeting request signing (worked examples)', () => {
   it('A: GET by meeting code, empty body', () => {
     const input = { ...base, method: 'GET', uri: '/v1/meetings?meeting_code=746950080&userid=tester1&instanceid=1', body: '' };
     expect(stringToSign(input)).toBe(

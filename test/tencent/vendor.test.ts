@@ -197,8 +197,11 @@ describe('Tencent Meeting vendor: meetings in progress (/qos)', () => {
 describe('Tencent Meeting vendor: errors and limits', () => {
   it('an unknown code is meeting_not_found; a non-numeric id never reaches a URL', async () => {
     expect((await fetchError(q({ code: '111222333' }))).code).toBe('meeting_not_found');
+    // Not listed (9003), and no ended room under that code either.
+    expect(fake.calls.map((c) => c.path)).toEqual(['/v1/meetings', '/v1/corp/meetings', '/v1/corp/meetings']);
+    const before = fake.calls.length;
     expect((await fetchError(q({ id: 'abc_defghijklmnop' }))).code).toBe('meeting_not_found');
-    expect(fake.calls).toHaveLength(1);
+    expect(fake.calls).toHaveLength(before);
   });
 
   it('a wrong secret key fails the fake\'s signature check (200003) → vendor_auth', async () => {
@@ -219,7 +222,8 @@ describe('Tencent Meeting vendor: errors and limits', () => {
   });
 
   it('retries a rate limit (190310) after its window with a fresh nonce; 960000 once; permission errors never', async () => {
-    smallMeeting(manyAttendees(2, nowS - 7200));
+    // Scheduled to end 10 minutes ago: still returned by the code lookup after a minute's wait (DOC 42418).
+    smallMeeting(manyAttendees(2, nowS - 7200), { endTime: nowS - 600 });
     fake.failures.push({ path: /^\/v1\/meetings$/, status: 500, errorCode: 190310, times: 1 });
     fake.failures.push({ path: /\/participants$/, status: 500, errorCode: 960000, times: 1 });
     const t0 = clock.now();
@@ -231,9 +235,11 @@ describe('Tencent Meeting vendor: errors and limits', () => {
     expect(lookups[0]!.rawHeaders['X-TC-Nonce']).not.toBe(lookups[1]!.rawHeaders['X-TC-Nonce']);
     expect(fake.calls.filter((c) => c.path.endsWith('/participants')).map((c) => c.outcome)).toEqual([500, 200]);
 
+    // A permission error is not retried (and costs the names only, see rooms.test.ts).
     fake.failures.push({ path: /\/participants$/, status: 403, errorCode: 9042, times: 5 });
     const before = fake.calls.length;
-    expect((await fetchError(q({ code: '806146667' }))).code).toBe('no_permission');
+    const denied = await fetchReport(q({ code: '806146667' }));
+    expect(denied.notes.join()).toMatch(/No participant list \(Tencent Meeting said 9042\)/);
     expect(fake.calls.slice(before).filter((c) => c.path.endsWith('/participants'))).toHaveLength(1);
   });
 
@@ -247,7 +253,8 @@ describe('Tencent Meeting vendor: errors and limits', () => {
 
   it('stops at the deadline with what it has, marked partial, when the shared budget is spent', async () => {
     smallMeeting(manyAttendees(90, nowS - 7200));
-    for (let i = 0; i < 297; i++) await store.take(appBudgetKey('200000001'), APP_RATE);
+    // Four calls left: the lookup, the ended-rooms list, /quality page 1 and /participants.
+    for (let i = 0; i < 296; i++) await store.take(appBudgetKey('200000001'), APP_RATE);
     const r = await fetchReport(q({ code: '806146667' }), { deadline: clock.now() + 100 });
     expect(r.complete).toBe(false);
     expect(r.attendees).toHaveLength(90);

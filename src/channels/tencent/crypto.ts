@@ -1,7 +1,7 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * Tencent Meeting event subscription crypto (tencent-meeting-api.md §3.5; DOC 51612 签名校验,
+ * Tencent Meeting event subscription crypto (cloud.tencent.com/document/product/1095: DOC 51612 签名校验,
  * 54658 事件加解密):
  *   signature = lowercase hex sha1 of [token, timestamp, nonce, data] sorted and joined
  *   AESKey    = base64decode(EncodingAESKey + "="), AES-256-CBC, IV = AESKey[0..16], PKCS#7

@@ -8,17 +8,22 @@ import type { Channel } from '../types.js';
 import { WebhookCryptoError, aesKeyOf, decodeCheckStr, decodeEvent, verifySignature } from './crypto.js';
 import { createPoster, type ReportPoster } from './post.js';
 import { DEDUPE_TTL_MS, dedupeKey, reportContext, reportWhenReady, type EndedMeeting } from './reports.js';
+import { endedMeetings } from './event.js';
 
 /**
- * `GET|POST /tencent/webhook`: the Tencent Meeting event subscription (tencent-meeting-api.md §3.5).
- * GET is the URL check (and heartbeat): verify, decrypt check_str, echo it within 3 s. POST is an
- * event: verify, decrypt, answer 200 at once, and on meeting.end post the report into the
- * configured chat from the background. It never imports a vendor: the report runs through core.
+ * `GET|POST /tencent/webhook`: the Tencent Meeting event subscription (cloud.tencent.com/document/
+ * product/1095/51605, 51608, 51612, 54658). GET is the URL check (and heartbeat): verify, decrypt
+ * check_str, echo it within 3 s. POST is an event: verify, decrypt, answer 200 at once, and on
+ * meeting.end post the report into the configured chat from the background. It never imports a
+ * vendor: the report runs through core.
  */
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
-/** Signed timestamps older or newer than this are refused as replays (Bolt's window, anchors.md §4.1). */
+/**
+ * Signed timestamps older or newer than this are refused as replays (the window Slack's Bolt uses,
+ * github.com/slackapi/bolt-js src/receivers/verify-request.ts).
+ */
 const TIMESTAMP_WINDOW_MS = 5 * 60_000;
-/** What third-party handlers answer (§3.5; the exact body Tencent wants is UNCONFIRMED, HTTP 200 is the documented part). */
+/** What third-party handlers answer (the exact body Tencent wants is UNCONFIRMED; HTTP 200 within 3 s is DOC 51608's part). */
 const ACK = 'successfully received callback';
 
 export interface TencentWebhookDeps {
@@ -63,6 +68,7 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
     if (!/^\d{1,13}$/.test(timestamp) || Math.abs(core.clock.now() - ms) > TIMESTAMP_WINDOW_MS) throw new HttpError(401, 'stale timestamp');
   }
 
+  /** Resolves once the event is handed off (deduplicated, its report queued); throws if it could not be. */
   async function onEvent(json: string): Promise<void> {
     let event: unknown;
     try {
@@ -74,7 +80,7 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
     const name = typeof e.event === 'string' ? e.event : '';
     log.info({ event: name, trace: typeof e.trace_id === 'string' ? e.trace_id : undefined }, 'tencent meeting event');
     if (name !== 'meeting.end') return;
-    const meetings = endedMeetings(e.payload);
+    const meetings = endedMeetings(e.payload, typeof e.trace_id === 'string' ? e.trace_id : undefined, log);
     if (!poster) {
       log.info({ meetings: meetings.length }, 'meeting.end ignored: TENCENT_MEETING_REPORT_CHAT is not set');
       return;
@@ -119,10 +125,11 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
         const body = parseJsonObject(await readRawBody(ctx, WEBHOOK_BODY_LIMIT));
         if (typeof body.data !== 'string' || body.data === '') throw new HttpError(400, 'missing data');
         verified(ctx, body.data);
-        // A signed request seen before is a replay (a lost ack makes Tencent re-sign, UNCONFIRMED).
-        if (!(await core.store.setIfAbsent(`tencent:webhook:sig:${ctx.get('signature').toLowerCase()}`, '1', 2 * TIMESTAMP_WINDOW_MS))) {
-          throw new HttpError(409, 'replayed request');
-        }
+        // A signed request already handed off is a replay. The key is set only once the event has
+        // been handed off, so a delivery that failed half-way is processed when it comes again
+        // (whether Tencent re-sends the same signed request or re-signs is UNCONFIRMED, DOC 51612).
+        const replayKey = `tencent:webhook:sig:${ctx.get('signature').toLowerCase()}`;
+        if ((await core.store.get(replayKey)) !== undefined) throw new HttpError(409, 'replayed request');
         let json: string;
         try {
           const decoded = decodeEvent(key, body.data);
@@ -133,6 +140,7 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
           throw err;
         }
         await onEvent(json);
+        await core.store.set(replayKey, '1', 2 * TIMESTAMP_WINDOW_MS);
         ctx.type = 'text/plain';
         ctx.body = ACK;
       });
@@ -158,22 +166,4 @@ function rawQueryParam(querystring: string, name: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** `payload[].meeting_info` of meeting.end (§3.5); ids kept as strings, malformed entries skipped. */
-function endedMeetings(payload: unknown): EndedMeeting[] {
-  const out: EndedMeeting[] = [];
-  for (const item of Array.isArray(payload) ? payload : []) {
-    const info = (item as { meeting_info?: unknown })?.meeting_info as Record<string, unknown> | undefined;
-    if (!info || typeof info !== 'object') continue;
-    const id = typeof info.meeting_id === 'string' ? info.meeting_id : undefined;
-    if (!id || !/^\d{1,32}$/.test(id)) continue;
-    const m: EndedMeeting = { meetingId: id };
-    if (typeof info.meeting_code === 'string' && /^\d{6,12}$/.test(info.meeting_code)) m.code = info.meeting_code;
-    // Recurring occurrences: the field name in meeting.end is UNCONFIRMED; take it when present.
-    const sub = info.sub_meeting_id ?? info.current_sub_meeting_id;
-    if (typeof sub === 'string' && /^\d{1,32}$/.test(sub)) m.subMeetingId = sub;
-    out.push(m);
-  }
-  return out;
 }

@@ -4,8 +4,8 @@ import { ASPECTS, type Attendee } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
 
 /**
- * The meeting-end report as a WeCom group-robot markdown message (wecom-bot-and-meeting-api.md
- * "Markdown": the legacy subset, `**bold**`, `>` quotes, `<font color="info|comment|warning">`,
+ * The meeting-end report as a WeCom group-robot markdown message (developer.work.weixin.qq.com
+ * /document/path/91770, markdown 类型: the legacy subset, `**bold**`, `>` quotes, `<font color="info|comment|warning">`,
  * at most 4096 bytes of UTF-8). The robot cannot take clicks, so the message carries the worst
  * attendees that fit and says how many more there are.
  */

@@ -9,9 +9,9 @@ import { ImError, createIm } from '../feishu/im.js';
 
 /**
  * Where a meeting-end report goes (TENCENT_MEETING_REPORT_CHAT): a Feishu group, as a card, through
- * the IM API (feishu-bot-and-vc-api.md: POST /open-apis/im/v1/messages?receive_id_type=chat_id,
+ * the IM API (open.feishu.cn/document/server-docs/im-v1/message/create: POST /open-apis/im/v1/messages?receive_id_type=chat_id,
  * msg_type interactive); or a WeCom group robot webhook, as markdown (the 智能机器人 cannot speak
- * first in URL mode, wecom-bot-and-meeting-api.md §1).
+ * first in URL mode: it answers callbacks, or once per response_url, developer.work.weixin.qq.com/document/path/101138).
  */
 export interface ReportPoster {
   readonly kind: ReportChat['kind'];
@@ -57,7 +57,7 @@ function wecomPoster(deps: PosterDeps, key: string): ReportPoster {
       });
       const body = (res.json ?? {}) as { errcode?: unknown; errmsg?: unknown };
       if (res.status === 200 && body.errcode === 0) return;
-      // 45009: "api freq out of limit" (wecom-bot-and-meeting-api.md error table); 5xx: try again later.
+      // 45009: "api freq out of limit" (developer.work.weixin.qq.com/document/path/90313 全局错误码); 5xx: try again later.
       const retryable = res.status >= 500 || body.errcode === 45009 || body.errcode === -1;
       // The key is a credential: never in a message or log line.
       throw new PostError(`wecom webhook: HTTP ${res.status} errcode ${String(body.errcode ?? '?')} ${String(body.errmsg ?? '').slice(0, 100)}`, retryable);
@@ -74,7 +74,7 @@ function feishuPoster(deps: PosterDeps, config: FeishuConfig, chatId: string): R
     kind: 'feishu',
     async post(content, dedupeKey) {
       if (typeof content === 'string') throw new PostError('feishu takes a card', false);
-      // `uuid` (≤ 50 chars) makes Feishu send a retried message once (feishu-bot-and-vc-api.md §2.3 b).
+      // `uuid` (≤ 50 chars) makes Feishu send a retried message once (open.feishu.cn/document/server-docs/im-v1/message/create).
       const uuid = createHash('sha256').update(dedupeKey).digest('hex').slice(0, 40);
       try {
         await im.send(chatId, content, uuid);

@@ -11,11 +11,15 @@ import { PostError, type ReportPoster } from './post.js';
 
 /**
  * On meeting.end, post the meeting's report into the configured chat once its data exists.
- * Tencent builds /quality some minutes after the end (how long is UNCONFIRMED,
- * tencent-meeting-api.md §3.5), so the first try waits, and later tries back off.
+ * Tencent builds /quality some minutes after the end (how long is UNCONFIRMED; DOC 80575 only says
+ * "已结束会议"), so the first try waits, and later tries back off.
  */
 export const REPORT_DELAYS_MS = [2, 3, 5, 10, 20, 30].map((m) => m * 60_000);
-/** Several meeting.end events can fire for one meeting (§3.5): one report per meeting within this. */
+/**
+ * "若满足多种情况会发送多条事件" (DOC 51619): one room can bring several meeting.end events, and one
+ * meeting several rooms (ended, re-opened, ended again). Events are deduplicated on what each one
+ * says (meeting, occurrence, operate_time), reports on the media room they turn out to show.
+ */
 export const DEDUPE_TTL_MS = 12 * 3600_000;
 /** Sends of the finished report: a few quick tries for transient platform errors. */
 const POST_ATTEMPTS = 3;
@@ -25,10 +29,16 @@ const ALL_ROWS = 10_000;
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['rate_limited', 'vendor_unavailable', 'vendor_timeout', 'busy', 'store_unavailable', 'meeting_not_ended', 'meeting_not_found']);
 
+/** One meeting.end payload item, as the event gave it (times in unix seconds). */
 export interface EndedMeeting {
   meetingId: string;
   code?: string;
   subMeetingId?: string;
+  startTime?: number;
+  endTime?: number;
+  /** The event's operate_time: when the room closed. */
+  endedAt?: number;
+  traceId?: string;
 }
 
 export interface ReportDeps {
@@ -48,8 +58,15 @@ export function reportContext(poster: ReportPoster, feishuChatId?: string): Requ
     : { channel: 'webhook', chatId: 'wecom-webhook', userId: 'tencent-webhook', trusted: true };
 }
 
+/** The event: a second delivery of it, or a sibling event fired at the same moment, is one job. */
 export function dedupeKey(m: EndedMeeting): string {
-  return `tencent:meeting-end:${m.meetingId}:${m.subMeetingId ?? ''}`;
+  const when = m.endedAt !== undefined ? `at${m.endedAt}` : m.traceId ? `trace:${m.traceId}` : `${m.startTime ?? ''}-${m.endTime ?? ''}`;
+  return `tencent:meeting-end:${m.meetingId}:${m.subMeetingId ?? ''}:${when}`;
+}
+
+/** The media room a report shows: posted once, however many events led to it. */
+export function roomKey(m: EndedMeeting, report: MeetingReport): string {
+  return `tencent:meeting-end:room:${m.meetingId}:${report.meeting.subMeetingId ?? m.subMeetingId ?? ''}:${report.meeting.startTime ?? ''}`;
 }
 
 /**
@@ -63,7 +80,17 @@ export function hasData(report: MeetingReport, lang: CoreDeps['settings']['lang'
 
 export async function reportWhenReady(deps: ReportDeps, ctx: RequestContext, meeting: EndedMeeting): Promise<void> {
   const { core } = deps;
-  const cmd: QualityCommand = { kind: 'quality', meeting: { vendor: 'tencent', id: meeting.meetingId }, problemsOnly: false };
+  // The event's own meeting_info goes with the command, so the report does not depend on looking
+  // the meeting up by id (which no longer returns a one-time meeting that was ended, DOC 42418).
+  const cmd: QualityCommand = {
+    kind: 'quality', meeting: { vendor: 'tencent', id: meeting.meetingId, ...(meeting.code ? { code: meeting.code } : {}) }, problemsOnly: false,
+    hint: {
+      ...(meeting.subMeetingId ? { subMeetingId: meeting.subMeetingId } : {}),
+      ...(meeting.startTime !== undefined ? { startTime: meeting.startTime } : {}),
+      ...(meeting.endTime !== undefined ? { endTime: meeting.endTime } : {}),
+      ...(meeting.endedAt !== undefined ? { endedAt: meeting.endedAt } : {}),
+    },
+  };
   const log = core.log.child({ channel: 'tencent-webhook', meetingId: meeting.meetingId });
   for (let i = 0; i < REPORT_DELAYS_MS.length; i++) {
     const last = i === REPORT_DELAYS_MS.length - 1;
@@ -81,12 +108,22 @@ export async function reportWhenReady(deps: ReportDeps, ctx: RequestContext, mee
         continue;
       }
       log.warn({ code: e.code, detail: e.detail }, 'meeting report failed; posting the error');
-      await send(deps, errorContent(deps, e), meeting);
+      await send(deps, errorContent(deps, e), dedupeKey(meeting));
       return;
     }
     if (hasData(stored.report, stored.lang) || last) {
-      await send(deps, reportContent(deps, stored), meeting);
-      log.info({ attempt: i + 1, attendees: stored.report.attendees.length }, 'meeting report posted');
+      const room = roomKey(meeting, stored.report);
+      if (!(await core.store.setIfAbsent(room, '1', DEDUPE_TTL_MS))) {
+        log.info({ startTime: stored.report.meeting.startTime }, 'meeting report for this room already posted');
+        return;
+      }
+      try {
+        await send(deps, reportContent(deps, stored), room);
+      } catch (err) {
+        await core.store.delete(room).catch(() => undefined);
+        throw err;
+      }
+      log.info({ attempt: i + 1, attendees: stored.report.attendees.length, startTime: stored.report.meeting.startTime }, 'meeting report posted');
       return;
     }
     log.info({ attempt: i + 1 }, 'meeting report has no quality data yet; will retry');
@@ -105,10 +142,10 @@ function errorContent(deps: ReportDeps, e: MeetcheckError): object | string {
   return deps.poster.kind === 'feishu' ? renderFeishuMessage(lang, msg) : renderWecomMarkdownMessage(msg);
 }
 
-async function send(deps: ReportDeps, content: object | string, meeting: EndedMeeting): Promise<void> {
+async function send(deps: ReportDeps, content: object | string, key: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await deps.poster.post(content, dedupeKey(meeting));
+      await deps.poster.post(content, key);
       return;
     } catch (err) {
       const retry = attempt < POST_ATTEMPTS && (err instanceof PostError ? err.retryable : err instanceof MeetcheckError && err.code !== 'vendor_auth');

@@ -10,9 +10,9 @@ import { httpJson, withRetry } from '../../http/outbound.js';
 import { RATE_LIMIT_CODES, RATE_LIMIT_RETRY_MS, REPLAY_CODE, TRANSIENT_CODES, readErrorInfo, tencentCodeOf, tencentError } from './errors.js';
 import { buildQuery, signedHeaders } from './sign.js';
 
-/** A self-built app may make 300 calls a minute in total, 190310 past it (tencent-meeting-api.md §5.1). */
+/** A self-built app may make 300 calls a minute in total, 190310 past it (DOC 105276 接口频控说明). */
 export const APP_RATE: RateLimit = { limit: 300, windowMs: 60_000 };
-/** /qos: 30 calls a minute per meeting, 500046 past it (§3.2, §5.1). */
+/** /qos: 30 calls a minute per meeting, 500046 past it (DOC 104578, 105276). */
 export const QOS_RATE: RateLimit = { limit: 30, windowMs: 60_000 };
 /** One try plus one retry for transient failures; a rate-limited call gets one more after its window. */
 const ATTEMPTS = 3;
@@ -39,7 +39,7 @@ export interface CallOptions {
 export type Query = Record<string, string | number | undefined>;
 
 export interface TencentApi {
-  /** A signed GET; the parsed success body (no envelope on success, §5.3), or a MeetcheckError. */
+  /** A signed GET; the parsed success body (no envelope on success, DOC 43704), or a MeetcheckError. */
   get(op: string, path: string, query: Query, opts?: CallOptions): Promise<Record<string, unknown>>;
 }
 
@@ -56,7 +56,7 @@ export function createTencentApi(deps: TencentApiDeps): TencentApi {
     await takeBudget(deps.store, clock, appBudgetKey(config.appId), APP_RATE, opts);
     const qs = buildQuery(query);
     // The signed URI must be byte-identical to the request line: take it from the same URL object
-    // undici will send (pathname + search), tencent-meeting-api.md §1.4 and pitfall §6.3.
+    // undici will send (pathname + search): DOC 43551, the URI is path plus query as sent.
     const url = new URL(`${config.baseUrl}${path}${qs ? `?${qs}` : ''}`);
     const uri = url.pathname + url.search;
     const headers = signedHeaders({
@@ -88,7 +88,7 @@ export function createTencentApi(deps: TencentApiDeps): TencentApi {
 }
 
 /**
- * Retries only the documented retryable failures (§0.5, §5.3): the rate-limit codes after their
+ * Retries only the documented retryable failures (DOC 43704, 105276): the rate-limit codes after their
  * window (if that still fits the deadline), Tencent's internal/network codes and transport errors
  * once, and a replay (190301) once at once: every attempt is re-signed with a fresh nonce.
  */
@@ -119,7 +119,7 @@ async function takeBudget(store: Store, clock: Clock, key: string, rate: RateLim
 }
 
 /**
- * Meeting ids are 19–20 digit numbers sent as strings (§6.9). Should one ever arrive as a bare
+ * Meeting ids are 19–20 digit numbers sent as strings (`*string` in the Go SDK's models). Should one ever arrive as a bare
  * number, quote it before JSON.parse turns it into a rounded double.
  */
 function parseKeepingIds(text: string): unknown {

@@ -1,8 +1,8 @@
 import { MeetcheckError, type ErrorCode } from '../../core/errors.js';
 
 /**
- * Tencent Meeting error codes (tencent-meeting-api.md §5.3 table, §5.1, and the per-API tables of
- * tencent-meeting-participants.md). We branch on `error_info.error_code`, never on the HTTP status,
+ * Tencent Meeting error codes (DOC 42700/43704 错误码, DOC 105276 rate limits, and the per-API
+ * tables such as DOC 42701 and 80575). We branch on `error_info.error_code`, never on the HTTP status,
  * which is 400, 403 or 500 for the same kinds of failure.
  */
 export interface TencentErrorInfo {
@@ -11,17 +11,17 @@ export interface TencentErrorInfo {
   message: string;
 }
 
-/** 190310 per-minute app total, 190313 per-endpoint, 500046 /qos per meeting, 9061 "queried too often" (§5.1). */
+/** 190310 per-minute app total, 190313 per-endpoint, 500046 /qos per meeting, 9061 "queried too often" (DOC 105276). */
 export const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([190310, 190313, 500046, 9061]);
-/** 190311: the 200,000-a-day budget; waiting a minute does not help, so it is not retried (§5.1). */
+/** 190311: the 200,000-a-day budget; waiting a minute does not help, so it is not retried (DOC 105276). */
 export const DAILY_LIMIT_CODE = 190311;
-/** Internal or network errors on Tencent's side: "retry once" (§5.3). */
+/** Internal or network errors on Tencent's side: "网络错误，请稍后重试" (DOC 43704, 42701). */
 export const TRANSIENT_CODES: ReadonlySet<number> = new Set([41, 5108, 960000]);
-/** Replay: the (timestamp, nonce) pair was seen; a re-signed attempt with a fresh nonce may pass (§5.2). */
+/** Replay: the (timestamp, nonce) pair was seen; a re-signed attempt with a fresh nonce may pass (DOC 42413). */
 export const REPLAY_CODE = 190301;
-/** "会议已结束": /qos on a meeting that has just ended (§5.3). */
+/** "会议已结束": /qos on a meeting that has just ended (DOC 104578). */
 export const MEETING_ENDED_CODE = 13603;
-/** For per-minute limits, "retry after > 1 min" (§5.3 table). */
+/** For per-minute limits: the next minute (DOC 105276 counts per minute). */
 export const RATE_LIMIT_RETRY_MS = 61_000;
 
 const CODE_MAP: Record<number, ErrorCode> = {
@@ -53,7 +53,15 @@ export function tencentError(info: TencentErrorInfo, op: string): MeetcheckError
   return new MeetcheckError(code, `${op}: ${detail}`.slice(0, 200), { vendor: 'tencent', cause: info });
 }
 
-/** Reads the envelope of §5.3; accepts a missing `new_error_code` (older responses). */
+/**
+ * A code Tencent documents (a rate limit, a transient failure, or one of CODE_MAP). Anything else
+ * is a code nobody has published, such as the one for an unbought quality add-on (DOC 80575 gives none).
+ */
+export function isPublishedCode(code: number): boolean {
+  return RATE_LIMIT_CODES.has(code) || code === DAILY_LIMIT_CODE || TRANSIENT_CODES.has(code) || code === REPLAY_CODE || code in CODE_MAP;
+}
+
+/** Reads the `error_info` envelope (DOC 43704; GO core/errors.go); accepts a missing `new_error_code` (older responses). */
 export function readErrorInfo(json: unknown): TencentErrorInfo | undefined {
   if (typeof json !== 'object' || json === null) return undefined;
   const info = (json as { error_info?: unknown }).error_info;

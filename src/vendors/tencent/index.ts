@@ -1,23 +1,25 @@
 import { setMaxListeners } from 'node:events';
-import { atWindow, type AtTime } from '../../core/command.js';
 import { MeetcheckError, asMeetcheckError } from '../../core/errors.js';
 import { formatTime, t, type Lang } from '../../core/i18n.js';
 import { ASPECTS, type Attendee, type Level, type MeetingReport, type Ratings } from '../../core/model.js';
 import { overallHealth } from '../../core/report.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
+import type { Logger } from '../../log.js';
 import { QOS_RATE, createTencentApi, type CallOptions, type TencentApi, type TencentApiDeps } from './api.js';
-import { MEETING_ENDED_CODE, tencentCodeOf } from './errors.js';
+import { MEETING_ENDED_CODE, isPublishedCode, tencentCodeOf } from './errors.js';
 import { joinQos, joinQuality } from './join.js';
+import { resolveTarget, type Target } from './resolve.js';
+import { createRoomLists } from './rooms.js';
 import {
-  parseMeetingList, parseParticipantsPage, parseQosPage, parseQualityPage,
-  type MeetingWire, type ParticipantRow, type QosRow, type QualityPage, type QualityRow,
+  parseParticipantsPage, parseQosPage, parseQualityPage,
+  type ParticipantRow, type QosRow, type QualityPage, type QualityRow,
 } from './wire.js';
 
-/** /quality pages hold at most 50 participants (tencent-meeting-api.md §3.1). */
+/** /quality pages hold at most 50 participants (DOC 80575 page_size 1–50). */
 const QUALITY_PAGE_SIZE = 50;
-/** /participants pages hold at most 100 (tencent-meeting-participants.md, `size`). */
+/** /participants pages hold at most 100 (DOC 42701 size "目前每页支持最大100条"). */
 const PARTICIPANTS_PAGE_SIZE = 100;
-/** /qos pages hold 20–100 (§3.2). */
+/** /qos pages hold 20–100 (DOC 104578 page_size). */
 const QOS_PAGE_SIZE = 100;
 /**
  * Pages after the first are fetched this many at a time. Each still takes a token from the shared
@@ -25,31 +27,27 @@ const QOS_PAGE_SIZE = 100;
  * of /quality, two waves.
  */
 export const PAGE_PARALLEL = 50;
-/** /participants allows 50,000 rows in all (has_remaining doc): 500 pages of 100. */
+/** /participants allows 50,000 rows in all (DOC 42701 has_remaining): 500 pages of 100. */
 const MAX_PARTICIPANT_PAGES = 500;
-/** /quality covers meetings of the last 7 days; its start_time must lie within them (§3.1). */
+/** /quality covers meetings of the last 7 days; its start_time must lie within them (DOC 80575). */
 const QUALITY_WINDOW_S = 7 * 86_400;
-/**
- * /quality answers the first media room starting at or after start_time (§3.1), and people join a
- * little early: ask from half an hour before the scheduled start (our inference, UNCONFIRMED).
- */
-const EARLY_JOIN_SLACK_S = 1800;
-/** `instanceid` for the code lookup: 1 = PC, as the official CLI sends (§2.2). */
-const LOOKUP_INSTANCE_ID = 1;
+/** A participant's join time may round a little outside its room's bounds (ms → s). */
+const ROOM_EDGE_S = 60;
 
 export type TencentVendorDeps = TencentApiDeps;
 
 export function createTencentVendor(deps: TencentVendorDeps): VendorClient {
   const api = createTencentApi(deps);
   const { config, clock, log } = deps;
+  const rooms = createRoomLists(api, config.operatorId, config.appId, log);
   return {
     name: 'tencent',
     async fetchReport(query: VendorQuery, opts: FetchOptions): Promise<MeetingReport> {
       const started = clock.now();
       const call: CallOptions = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}) };
-      const target = await resolveMeeting(api, config.operatorId, query, Math.floor(clock.now() / 1000), call);
-      log.info({ vendor: 'tencent', live: target.live, recurring: Boolean(target.subMeetingId), candidates: target.candidates }, 'tencent meeting resolved');
-      const ctx: Ctx = { api, operatorId: config.operatorId, query, opts, call, started, nowMs: () => clock.now(), lang: query.lang };
+      const target = await resolveTarget({ api, rooms, operatorId: config.operatorId, log }, query, Math.floor(clock.now() / 1000), call);
+      log.info({ vendor: 'tencent', live: target.live, recurring: Boolean(target.subMeetingId), candidates: target.candidates, source: target.source }, 'tencent meeting resolved');
+      const ctx: Ctx = { api, operatorId: config.operatorId, query, opts, call, started, nowMs: () => clock.now(), lang: query.lang, log };
       if (target.live) {
         try {
           return await liveReport(ctx, target);
@@ -58,7 +56,7 @@ export function createTencentVendor(deps: TencentVendorDeps): VendorClient {
           if (tencentCodeOf(err) !== MEETING_ENDED_CODE) throw err;
         }
       }
-      return endedReport(ctx, target);
+      return endedReport(ctx, { ...target, live: false });
     },
   };
 }
@@ -72,120 +70,90 @@ interface Ctx {
   started: number;
   nowMs: () => number;
   lang: Lang;
-}
-
-interface Target {
-  meeting: MeetingWire;
-  subMeetingId?: string;
-  startTime?: number;
-  endTime?: number;
-  live: boolean;
-  /** Meetings/occurrences the reference could have meant (for the "use --at" note). */
-  candidates: number;
-}
-
-async function resolveMeeting(api: TencentApi, operatorId: string, query: VendorQuery, nowS: number, call: CallOptions): Promise<Target> {
-  const ref = query.meeting;
-  let json: Record<string, unknown>;
-  if (ref.code) {
-    json = await api.get('meeting_by_code', '/v1/meetings', { meeting_code: ref.code, userid: operatorId, instanceid: LOOKUP_INSTANCE_ID }, call);
-  } else if (ref.id && /^\d{1,32}$/.test(ref.id)) {
-    json = await api.get('meeting_by_id', `/v1/meetings/${ref.id}`, { userid: operatorId, instanceid: LOOKUP_INSTANCE_ID }, call);
-  } else {
-    // Tencent meeting ids are digits only; anything else cannot be one (and never reaches a URL path).
-    throw new MeetcheckError('meeting_not_found', `tencent:${ref.code ?? ref.id ?? ''}`, { vendor: 'tencent' });
-  }
-  const list = parseMeetingList(json);
-  if (list.length === 0) throw new MeetcheckError('meeting_not_found', `tencent:${ref.code ?? ref.id}`, { vendor: 'tencent' });
-  return pickOccurrence(list, query.at, nowS);
-}
-
-interface Candidate {
-  meeting: MeetingWire;
-  subMeetingId?: string;
-  start?: number;
-  end?: number;
-}
-
-/**
- * A code can name several meetings over time (PMI) and a recurring meeting many occurrences, each
- * with its own sub_meeting_id (§2.2): `--at` picks by time; otherwise the one in progress, else the
- * latest that has started.
- */
-export function pickOccurrence(list: readonly MeetingWire[], at: AtTime | undefined, nowS: number): Target {
-  const all: Candidate[] = [];
-  for (const m of list) {
-    if (m.status === 'MEETING_STATE_CANCELLED') continue;
-    if (m.occurrences.length > 0) {
-      for (const o of m.occurrences) all.push(cand(m, o.subMeetingId, o.startTime, o.endTime));
-    } else if (m.currentSubMeetingId) {
-      all.push(cand(m, m.currentSubMeetingId, m.startTime, m.endTime));
-    } else {
-      all.push(cand(m, undefined, m.startTime, m.endTime));
-    }
-  }
-  if (all.length === 0) throw new MeetcheckError('meeting_not_found', 'cancelled', { vendor: 'tencent' });
-  let pool: Candidate[];
-  if (at) {
-    const w = atWindow(at);
-    pool = all.filter((c) => c.start !== undefined && c.start <= w.to && (c.end ?? c.start) >= w.from);
-    if (pool.length === 0) throw new MeetcheckError('meeting_not_found', `--at ${at.date}${at.time ? ` ${at.time}` : ''}`, { vendor: 'tencent' });
-  } else {
-    pool = all.filter((c) => c.start === undefined || c.start <= nowS);
-    if (pool.length === 0) throw new MeetcheckError('meeting_not_ended', 'not started yet', { vendor: 'tencent' });
-  }
-  const isLive = (c: Candidate) => c.meeting.status === 'MEETING_STATE_STARTED' && (!c.subMeetingId || c.subMeetingId === c.meeting.currentSubMeetingId);
-  const chosen = pool.find(isLive) ?? [...pool].sort((a, b) => (b.start ?? 0) - (a.start ?? 0))[0]!;
-  const live = isLive(chosen);
-  // A one-time meeting that was never started (INIT) has no data yet.
-  if (!live && !chosen.subMeetingId && (chosen.meeting.status === 'MEETING_STATE_INIT' || chosen.meeting.status === 'MEETING_STATE_INVALID')) {
-    throw new MeetcheckError('meeting_not_ended', 'not started yet', { vendor: 'tencent' });
-  }
-  const target: Target = { meeting: chosen.meeting, live, candidates: pool.length };
-  if (chosen.subMeetingId) target.subMeetingId = chosen.subMeetingId;
-  if (chosen.start !== undefined) target.startTime = chosen.start;
-  if (chosen.end !== undefined) target.endTime = chosen.end;
-  return target;
-}
-
-function cand(meeting: MeetingWire, subMeetingId: string | undefined, start: number | undefined, end: number | undefined): Candidate {
-  const c: Candidate = { meeting };
-  if (subMeetingId) c.subMeetingId = subMeetingId;
-  if (start !== undefined) c.start = start;
-  if (end !== undefined) c.end = end;
-  return c;
+  log: Logger;
 }
 
 // ---- ended meetings: /quality + /participants -------------------------------------------------
+
+/** Why a part of the report is missing (each becomes a note, not a failed report). */
+type Missing = { part: 'quality'; why: 'addon' | 'unknown'; code?: number } | { part: 'participants'; code?: number };
 
 async function endedReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
   const nowS = Math.floor(ctx.nowMs() / 1000);
   const oldest = nowS - QUALITY_WINDOW_S;
   if (target.startTime !== undefined && target.startTime < oldest) throw new MeetcheckError('meeting_too_old', undefined, { vendor: 'tencent' });
   const partial: string[] = [];
+  const missing: Missing[] = [];
+  const from = Math.min(nowS, Math.max(target.qualityFrom ?? oldest, oldest + 60));
   const [quality, participants] = await sideBySide(
     ctx.call,
-    (call) => allQualityPages(ctx, target, Math.max((target.startTime ?? oldest) - EARLY_JOIN_SLACK_S, oldest + 60), call, partial)
-      .catch((err: unknown): undefined => {
-        const e = asMeetcheckError(err);
-        // No add-on, or an operator who may not read health: list the participants anyway (§3.4).
-        if (e.code === 'no_permission' || e.code === 'quality_addon_missing') return undefined;
-        throw err;
-      }),
-    (call) => allParticipants(ctx, target, call, partial),
+    (call) => allQualityPages(ctx, target, from, call, partial).catch((err: unknown): undefined => {
+      const m = qualityMissing(ctx, err);
+      if (!m) throw err;
+      missing.push(m);
+      return undefined;
+    }),
+    (call) => allParticipants(ctx, target, call, partial).catch((err: unknown): undefined => {
+      const m = participantsMissing(ctx, err);
+      if (!m) throw err;
+      missing.push(m);
+      return undefined;
+    }),
   );
+  // Neither health nor names: nothing to show, and the reason is the permission.
+  if (!quality && !participants) throw new MeetcheckError('no_permission', 'tencent /quality and /participants', { vendor: 'tencent' });
   const rows: QualityRow[] | undefined = quality?.flatMap((p) => p.rows);
-  const attendees = joinQuality(rows, participants);
+  const attendees = joinQuality(rows, participants ?? []);
   const first = quality?.[0];
-  const notes: string[] = [];
-  if (!quality) notes.push(t(ctx.lang, 'note.noHealthAddon'));
+  const notes = missingNotes(ctx, missing);
   if (first && (first.meeting.problems.length > 0 || attendees.some((a) => a.problems.length > 0))) notes.push(t(ctx.lang, 'note.vendorProblems'));
   return finish(ctx, target, attendees, first ? first.meeting : undefined, notes, partial);
 }
 
+/**
+ * /quality page 1 refused: the add-on is a paid service read by an enterprise admin/super-admin
+ * (DOC 80575, "付费开通该服务的企业管理员/超管可以查询健康度"), and no error code for "not purchased"
+ * is published. A permission code, or any code Tencent does not document, lists the participants
+ * without health; the code is logged so the real one becomes known. Rate limits, outages and our
+ * own mistakes still fail the report.
+ */
+function qualityMissing(ctx: Ctx, err: unknown): Missing | undefined {
+  const e = asMeetcheckError(err);
+  const code = tencentCodeOf(err);
+  if (e.code === 'no_permission' || e.code === 'quality_addon_missing') {
+    ctx.log.info({ vendor: 'tencent', errorCode: code }, 'tencent /quality refused: listing participants only');
+    return { part: 'quality', why: 'addon', ...(code !== undefined ? { code } : {}) };
+  }
+  if (code !== undefined && !isPublishedCode(code)) {
+    ctx.log.info({ vendor: 'tencent', errorCode: code, detail: e.detail }, 'tencent /quality answered an unpublished code: listing participants only');
+    return { part: 'quality', why: 'unknown', code };
+  }
+  return undefined;
+}
+
+/**
+ * /participants refused (9042): only the meeting's creator or an enterprise *super*-admin may list
+ * them ("企业 secret 鉴权用户（企业超级管理员）可获取…", DOC 42701, GO api.go). The ratings still come,
+ * without names.
+ */
+function participantsMissing(ctx: Ctx, err: unknown): Missing | undefined {
+  const e = asMeetcheckError(err);
+  if (e.code !== 'no_permission') return undefined;
+  const code = tencentCodeOf(err);
+  ctx.log.info({ vendor: 'tencent', errorCode: code }, 'tencent /participants refused: ratings without names');
+  return { part: 'participants', ...(code !== undefined ? { code } : {}) };
+}
+
+function missingNotes(ctx: Ctx, missing: readonly Missing[]): string[] {
+  return missing.map((m) => {
+    if (m.part === 'participants') return t(ctx.lang, 'note.noParticipantNames', { code: m.code ?? '?' });
+    return m.why === 'addon' ? t(ctx.lang, 'note.noHealthAddon') : t(ctx.lang, 'note.healthUnavailable', { code: m.code ?? '?' });
+  });
+}
+
 async function allQualityPages(ctx: Ctx, target: Target, startTime: number, call: CallOptions, partial: string[]): Promise<QualityPage[]> {
   const page = async (n: number) =>
-    parseQualityPage(await ctx.api.get('meeting_quality', `/v1/meetings/${target.meeting.meetingId}/quality`, {
+    parseQualityPage(await ctx.api.get('meeting_quality', `/v1/meetings/${target.meetingId}/quality`, {
       operator_id: ctx.operatorId, operator_id_type: 1, page: n, page_size: QUALITY_PAGE_SIZE, start_time: startTime,
       sub_meeting_id: target.subMeetingId,
     }, call));
@@ -234,8 +202,19 @@ async function restOfPages<P>(
   return results.filter((p): p is Awaited<P> => p !== undefined);
 }
 
+function inRoom(r: ParticipantRow, room: { start: number; end?: number }): boolean {
+  return r.joinTime === undefined || (r.joinTime >= room.start - ROOM_EDGE_S && (room.end === undefined || r.joinTime <= room.end + ROOM_EDGE_S));
+}
+
 /** /participants pages with the next_pos cursor (not an offset, so one after another). */
 async function allParticipants(ctx: Ctx, target: Target, call: CallOptions, partial: string[]): Promise<ParticipantRow[]> {
+  // The list covers every session of the meeting. For one media room, only the people who joined
+  // while it was open: start_time/end_time filter on join time (DOC 42701), except for recurring
+  // meetings ("对于周期性会议查询暂时不生效"), which are filtered here.
+  const room = target.live ? undefined : target.room;
+  const window = room && !target.subMeetingId && target.meetingType !== 1
+    ? { start_time: room.start, end_time: room.end ?? Math.floor(ctx.nowMs() / 1000) }
+    : {};
   const rows: ParticipantRow[] = [];
   let pos: number | undefined = 0;
   const seen = new Set<number>();
@@ -244,10 +223,10 @@ async function allParticipants(ctx: Ctx, target: Target, call: CallOptions, part
       partial.push(partialReason(ctx, 'deadline', rows.length));
       break;
     }
-    const page = parseParticipantsPage(await ctx.api.get('meeting_participants', `/v1/meetings/${target.meeting.meetingId}/participants`, {
-      userid: ctx.operatorId, sub_meeting_id: target.subMeetingId, pos, size: PARTICIPANTS_PAGE_SIZE,
+    const page = parseParticipantsPage(await ctx.api.get('meeting_participants', `/v1/meetings/${target.meetingId}/participants`, {
+      userid: ctx.operatorId, sub_meeting_id: target.subMeetingId, pos, size: PARTICIPANTS_PAGE_SIZE, ...window,
     }, call));
-    rows.push(...page.rows);
+    rows.push(...(room ? page.rows.filter((r) => inRoom(r, room)) : page.rows));
     // A cursor that does not move would loop for ever: stop on a repeat.
     if (!page.hasRemaining || page.nextPos === undefined || seen.has(page.nextPos)) break;
     seen.add(page.nextPos);
@@ -261,9 +240,9 @@ async function allParticipants(ctx: Ctx, target: Target, call: CallOptions, part
 async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
   const partial: string[] = [];
   const allQos = async (call: CallOptions): Promise<QosRow[]> => {
-    const qosCall: CallOptions = { ...call, budget: { key: `rate:tencent:qos:${target.meeting.meetingId}`, rate: QOS_RATE } };
+    const qosCall: CallOptions = { ...call, budget: { key: `rate:tencent:qos:${target.meetingId}`, rate: QOS_RATE } };
     const page = async (n: number) =>
-      parseQosPage(await ctx.api.get('meeting_qos', `/v1/meetings/${target.meeting.meetingId}/qos`, {
+      parseQosPage(await ctx.api.get('meeting_qos', `/v1/meetings/${target.meetingId}/qos`, {
         operator_id: ctx.operatorId, operator_id_type: 1, page: n, page_size: QOS_PAGE_SIZE,
       }, qosCall));
     const first = await page(1);
@@ -276,9 +255,15 @@ async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
     }, () => loaded);
     return [first, ...rest].flatMap((p) => p.rows);
   };
-  const [qos, participants] = await sideBySide(ctx.call, allQos, (call) => allParticipants(ctx, target, call, partial));
-  const attendees = joinQos(qos, participants, ctx.lang);
-  return finish(ctx, target, attendees, undefined, [], partial, false);
+  const missing: Missing[] = [];
+  const [qos, participants] = await sideBySide(ctx.call, allQos, (call) => allParticipants(ctx, target, call, partial).catch((err: unknown): undefined => {
+    const m = participantsMissing(ctx, err);
+    if (!m) throw err;
+    missing.push(m);
+    return undefined;
+  }));
+  const attendees = joinQos(qos, participants ?? [], ctx.lang);
+  return finish(ctx, target, attendees, undefined, missingNotes(ctx, missing), partial, false);
 }
 
 // ---- shared ---------------------------------------------------------------------------------
@@ -287,21 +272,20 @@ function finish(
   ctx: Ctx, target: Target, attendees: Attendee[], meetingLevel: { health: 0 | 1 | 2; ratings: Ratings; problems: string[] } | undefined,
   notes: string[], partial: string[], ended = true,
 ): MeetingReport {
-  const m = target.meeting;
   const report: MeetingReport = {
-    meeting: { vendor: 'tencent', meetingId: m.meetingId, ended },
+    meeting: { vendor: 'tencent', meetingId: target.meetingId, ended },
     health: meetingLevel && meetingLevel.health !== 0 ? meetingLevel.health : overallHealth(attendees),
     ratings: meetingLevel ? { ...meetingLevel.ratings } : worstRatings(attendees),
     problems: meetingLevel ? [...meetingLevel.problems] : [],
     attendees,
     complete: partial.length === 0,
     notes: [...notes, ...partial.map((reason) => t(ctx.lang, 'summary.partial', { reason }))],
-    source: { meetingId: m.meetingId, ...(target.subMeetingId ? { subMeetingId: target.subMeetingId } : {}) },
+    source: { meetingId: target.meetingId, ...(target.subMeetingId ? { subMeetingId: target.subMeetingId } : {}) },
   };
-  const code = m.code ?? ctx.query.meeting.code;
+  const code = target.code ?? ctx.query.meeting.code;
   if (code) report.meeting.code = code;
   if (target.subMeetingId) report.meeting.subMeetingId = target.subMeetingId;
-  if (m.subject) report.meeting.subject = m.subject;
+  if (target.subject) report.meeting.subject = target.subject;
   if (target.startTime !== undefined) report.meeting.startTime = target.startTime;
   if (target.endTime !== undefined) report.meeting.endTime = target.endTime;
   if (target.candidates > 1 && !ctx.query.at) {

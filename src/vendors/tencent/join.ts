@@ -5,8 +5,9 @@ import { deviceOf, higherRole, roleOf, type ParticipantRow, type QosRow, type Qu
 
 /**
  * Joins the per-device health rows (/quality or /qos) with the participant list (names, roles,
- * join/leave) on ms_open_id + instanceid, falling back to userid + instanceid (tencent-meeting-api.md
- * §3.4). The participant list has one row per join session; a person who rejoined is one attendee.
+ * join/leave) on ms_open_id + instanceid, falling back to userid + instanceid: /quality names nobody,
+ * one row per device (DOC 80575). The participant list has one row per join session (DOC 42701); a
+ * person who rejoined is one attendee.
  */
 interface Person {
   name?: string;

@@ -3,7 +3,7 @@ import type { DeviceKind, Health, Level, Ratings, Role } from '../../core/model.
 
 /**
  * Tencent Meeting wire shapes → typed values, once, at the edge. Field names and types follow
- * tencent-meeting-api.md §2.2, §3.1, §3.2 and tencent-meeting-participants.md. Anything malformed
+ * the official Go SDK's models and DOC 42421 (meetings), 80575 (quality), 104578 (qos), 42701 (participants). Anything malformed
  * becomes "unknown"/"no data", never a throw deep inside the report.
  */
 
@@ -32,9 +32,9 @@ export interface MeetingWire {
   meetingId: string;
   code?: string;
   subject?: string;
-  /** MEETING_STATE_INIT | _STARTED | _ENDED | _CANCELLED | _NULL | _RECYCLED | _INVALID (§2.2). */
+  /** MEETING_STATE_INIT | _STARTED | _ENDED | _CANCELLED | _NULL | _RECYCLED | _INVALID (GO model.go). */
   status: string;
-  /** 0 one-time, 1 recurring, … (§2.2). */
+  /** 0 one-time, 1 recurring, … (DOC 53805 meeting_type). */
   meetingType?: number;
   startTime?: number;
   endTime?: number;
@@ -42,7 +42,7 @@ export interface MeetingWire {
   occurrences: Occurrence[];
 }
 
-/** `GET /v1/meetings?meeting_code=` and `GET /v1/meetings/{id}`: `meeting_info_list[]` (§2.2). */
+/** `GET /v1/meetings?meeting_code=` and `GET /v1/meetings/{id}`: `meeting_info_list[]` (DOC 42418, 42421). */
 export function parseMeetingList(json: Obj): MeetingWire[] {
   const out: MeetingWire[] = [];
   for (const raw of arr(json.meeting_info_list)) {
@@ -80,6 +80,74 @@ export function parseMeetingList(json: Obj): MeetingWire[] {
   return out;
 }
 
+/**
+ * One media room from an ended-meetings list (a media room runs from the first join until
+ * everyone has left, DOC 80575). Times are unix seconds here, whatever arrived.
+ */
+export interface RoomWire {
+  meetingId: string;
+  code?: string;
+  subject?: string;
+  meetingType?: number;
+  subMeetingId?: string;
+  start: number;
+  end?: number;
+}
+
+export type TimeUnit = 'ms' | 's';
+
+export interface RoomPage {
+  rooms: RoomWire[];
+  totalPage: number;
+  /** The units the times came in (for the one log line that says which shape arrived). */
+  units: Set<TimeUnit>;
+}
+
+/**
+ * `GET /v1/corp/meetings` (DOC 52492: start_time/end_time "媒体房间维度，单位毫秒") and
+ * `GET /v1/history/meetings/{userid}` (DOC 53805 and the SDKs' V1HistoryMeetingsUseridGet200Response:
+ * "单位秒"): both `meeting_info_list[]` with meeting_id, meeting_code, subject, meeting_type,
+ * sub_meeting_id (recurring occurrences only), start_time, end_time. Either unit is accepted in
+ * either list, as numbers or numeric strings: no epoch in seconds reaches 1e11 before the year 5000,
+ * and none in milliseconds stays below it after 1973.
+ */
+export function parseRoomList(json: Obj): RoomPage {
+  const rooms: RoomWire[] = [];
+  const units = new Set<TimeUnit>();
+  for (const raw of arr(json.meeting_info_list)) {
+    const m = obj(raw);
+    const meetingId = str(m.meeting_id);
+    if (!meetingId || !/^\d{1,32}$/.test(meetingId)) continue;
+    const start = epochSeconds(m.start_time, Math.floor);
+    if (!start) continue;
+    units.add(start.unit);
+    const room: RoomWire = { meetingId, start: start.s };
+    const end = epochSeconds(m.end_time, Math.ceil);
+    if (end && end.s >= start.s) {
+      room.end = end.s;
+      units.add(end.unit);
+    }
+    const code = str(m.meeting_code);
+    if (code) room.code = code;
+    const subject = str(m.subject);
+    if (subject) room.subject = subject;
+    const type = num(m.meeting_type);
+    if (type !== undefined) room.meetingType = type;
+    const sub = str(m.sub_meeting_id);
+    // Only ever a query value (encoded), like current_sub_meeting_id from /v1/meetings.
+    if (sub && sub.length <= 64) room.subMeetingId = sub;
+    rooms.push(room);
+  }
+  return { rooms, totalPage: Math.max(1, Math.min(10_000, num(json.total_page) ?? 1)), units };
+}
+
+/** An epoch in seconds or milliseconds → seconds (floor for starts, ceil for ends: the room stays inside). */
+export function epochSeconds(v: unknown, round: (n: number) => number): { s: number; unit: TimeUnit } | undefined {
+  const n = num(v);
+  if (n === undefined || n <= 0) return undefined;
+  return n >= 1e11 ? { s: round(n / 1000), unit: 'ms' } : { s: round(n), unit: 's' };
+}
+
 export interface QualityRatings {
   health: Health;
   ratings: Ratings;
@@ -99,7 +167,7 @@ export interface QualityPage {
   rows: QualityRow[];
 }
 
-/** `GET /v1/meetings/{id}/quality` (§3.1): levels 0 no data … 4 bad, health 0/1/2. */
+/** `GET /v1/meetings/{id}/quality` (DOC 80575): levels 0 no data … 4 bad, health 0/1/2. */
 export function parseQualityPage(json: Obj): QualityPage {
   const rows: QualityRow[] = [];
   for (const raw of arr(json.participants)) {
@@ -109,7 +177,7 @@ export function parseQualityPage(json: Obj): QualityPage {
     if (userid) row.userid = userid;
     const ms = str(p.ms_open_id);
     if (ms) row.msOpenId = ms;
-    // A string here, an integer in /participants (§3.1): normalised before joining.
+    // A string here (GO model.go), an integer in /participants: normalised before joining.
     const inst = num(p.instanceid ?? p.instance_id);
     if (inst !== undefined) row.instanceId = inst;
     rows.push(row);
@@ -124,7 +192,7 @@ function readRatings(o: Obj): QualityRatings {
   return {
     health: health(o.quality),
     ratings: { audio: level(o.audio_quality), video: level(o.video_quality), screen: level(o.screen_share_quality), network: level(o.network_quality) },
-    // The problems vocabulary is undocumented (§3.1): shown verbatim (renderers escape it).
+    // The problems vocabulary is undocumented (DOC 80575): shown verbatim (renderers escape it).
     problems: arr(o.problems).filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim().slice(0, 200)),
   };
 }
@@ -157,7 +225,7 @@ export interface ParticipantsPage {
   totalCount?: number;
 }
 
-/** `GET /v1/meetings/{id}/participants` (tencent-meeting-participants.md): names and subject in base64. */
+/** `GET /v1/meetings/{id}/participants` (DOC 42701): names and subject in base64. */
 export function parseParticipantsPage(json: Obj): ParticipantsPage {
   const rows: ParticipantRow[] = [];
   for (const raw of arr(json.participants)) {
@@ -207,7 +275,7 @@ export interface QosPage {
   rows: QosRow[];
 }
 
-/** `GET /v1/meetings/{id}/qos` (§3.2): every value a string, sampled every 2 s. */
+/** `GET /v1/meetings/{id}/qos` (DOC 104578): every value a string, sampled every 2 s. */
 export function parseQosPage(json: Obj): QosPage {
   const rows: QosRow[] = [];
   for (const raw of arr(json.participants)) {
@@ -258,7 +326,7 @@ function qosSample(q: Obj): Sample {
   return s;
 }
 
-/** `user_name` and `subject` are base64 of UTF-8 (pitfall §6.8); a value that is not stays as sent. */
+/** `user_name` and `subject` are base64 of UTF-8 ("入会用户名（base 64）", DOC 42701); a value that is not stays as sent. */
 export function decodeBase64Text(value: string): string {
   return looksBase64Text(value) ?? value;
 }
@@ -275,7 +343,7 @@ function looksBase64Text(value: string): string | undefined {
   }
 }
 
-/** `instanceid` → device kind (tencent-meeting-participants.md, "instanceid"; newer docs add 81–86 HarmonyOS). */
+/** `instanceid` → device kind (DOC 42701 "instanceid"; newer docs such as DOC 64637 add 81–86 HarmonyOS). */
 export function deviceOf(instanceId: number | undefined): DeviceKind {
   switch (instanceId) {
     case 0: return 'pstn';
@@ -296,7 +364,7 @@ export function deviceOf(instanceId: number | undefined): DeviceKind {
   }
 }
 
-/** `user_role` (tencent-meeting-participants.md): 0 member, 1 creator, 2 host, 3 creator+host, 4 guest, 5 guest+host, 6 co-host, 7 creator+co-host. */
+/** `user_role` (DOC 42701): 0 member, 1 creator, 2 host, 3 creator+host, 4 guest, 5 guest+host, 6 co-host, 7 creator+co-host. */
 export function roleOf(userRole: number | undefined): Role {
   switch (userRole) {
     case 0: return 'attendee';
