@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { openPage, readPage, type CardAction } from '../src/core/actions.js';
+import { openPage, readPage, type PageRef } from '../src/core/actions.js';
 import { systemClock } from '../src/core/clock.js';
 import type { Filter } from '../src/core/paging.js';
 import { runQuality, type CoreDeps } from '../src/core/quality.js';
@@ -45,10 +45,10 @@ export async function benchPageFlip(): Promise<BenchResult[]> {
     const big = await run('555555555');
     const small = await run('123456789');
     const callsBefore = vendorCalls;
-    const action = (s: StoredReport, i: number): CardAction => {
+    const action = (s: StoredReport, i: number): PageRef => {
       const pages = Math.ceil(s.report.attendees.length / PAGE_SIZE);
       const filter: Filter = i % 5 === 0 ? 'problems' : 'all';
-      return { reportId: s.id, page: (i * 7919) % pages, filter, op: 'page' };
+      return { reportId: s.id, page: (i * 7919) % pages, filter };
     };
 
     // Warm-up (JIT, the store's connection) is not measured.
@@ -108,7 +108,7 @@ export async function benchPageFlip(): Promise<BenchResult[]> {
 
 /** The most characters and keys one flip reads, over the bench's flips, and the size of the whole report's keys. */
 async function bytesRead(
-  store: Store, chat: { channel: 'feishu'; chatId: string }, s: StoredReport, action: (s: StoredReport, i: number) => CardAction,
+  store: Store, chat: { channel: 'feishu'; chatId: string }, s: StoredReport, action: (s: StoredReport, i: number) => PageRef,
 ): Promise<{ maxBytes: number; maxKeys: number; wholeBytes: number }> {
   let bytes = 0;
   let keys = 0;

@@ -28,6 +28,8 @@ export interface CardRecord {
   handle?: string;
   /** The command behind the card; absent for help and parse-error cards. */
   command?: QualityCommandText;
+  /** The meeting as the person typed it ("123456789", "tencent:806-146-667"), for "querying…". */
+  label?: string;
   state: CardState;
   /** What the person is looking at: a background update keeps them there. */
   page: number;

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../store/types.js';
-import { openPage } from './actions.js';
+import { decodeAction, encodeAction, readPage } from './actions.js';
 import { errorInfo, errorOf, loadCard, newCardId, saveCard, updateCard, type CardRecord } from './card.js';
 import { parseCommand, type MeetingRef } from './command.js';
 import { MeetcheckError, asMeetcheckError } from './errors.js';
@@ -23,8 +23,8 @@ export interface Conversation {
    * "querying…"), and run the query behind it. `done` settles when the card is final.
    */
   command(surface: Surface, ctx: RequestContext, text: string, origin?: Origin): Promise<{ card: CardRecord; done: Promise<void> }>;
-  /** A button click carrying an encodeClick value: answered from the store, no vendor call, unless it asks to re-run. */
-  click(surface: Surface, ctx: RequestContext, value: unknown): Promise<ClickAnswer>;
+  /** A button click carrying an encodeAction value (core/actions.ts): answered from the store, no vendor call, unless it asks to re-run. */
+  click(surface: Surface, ctx: RequestContext, value: unknown, handle?: string): Promise<ClickAnswer>;
   /** The card as it stands (a WeCom stream refresh, the console's poll). */
   view(surface: Surface, card: CardRecord): Promise<CardView>;
   /** Runs a card's command again and shows it there (after a user authorised the vendor, say). */
@@ -47,31 +47,6 @@ export interface ClickAnswer {
   toast?: { type: 'info' | 'error'; text: string };
   /** Work to start only once the answer is out (see Surface.clickWaitMs). */
   after?: () => void;
-}
-
-export type ClickOp = 'page' | 'refresh' | 'show' | 'help';
-
-/** What a button carries: an opaque card id and where to go; the chat is checked against the card's own. */
-export interface ClickAction {
-  cardId: string;
-  page: number;
-  filter: Filter;
-  op: ClickOp;
-}
-
-const OPS: Record<ClickOp, string> = { page: 'p', refresh: 'r', show: 's', help: 'h' };
-
-/** `mc2|<card id>|<page>|<a|p>|<op>`: within WeCom's 1024-byte button key and Feishu's value. */
-export function encodeClick(a: ClickAction): string {
-  return ['mc2', a.cardId, String(a.page), a.filter === 'problems' ? 'p' : 'a', OPS[a.op]].join('|');
-}
-
-export function decodeClick(value: unknown): ClickAction | undefined {
-  if (typeof value !== 'string' || value.length > 200) return undefined;
-  const m = /^mc2\|(mc_[A-Za-z0-9_-]{16})\|(\d{1,6})\|([ap])\|([prsh])$/.exec(value);
-  if (!m) return undefined;
-  const op = (Object.keys(OPS) as ClickOp[]).find((k) => OPS[k] === m[4])!;
-  return { cardId: m[1]!, page: Number(m[2]), filter: m[3] === 'p' ? 'problems' : 'all', op };
 }
 
 /** A run that has shown no news for this long is taken as dead, and a click may start another. */
@@ -103,13 +78,13 @@ export function createConversation(core: CoreDeps): Conversation {
   }
 
   function retryButton(card: CardRecord): CardButton {
-    return { label: t(lang, 'btn.refresh'), value: encodeClick({ cardId: card.id, page: 0, filter: card.filter, op: 'refresh' }), primary: true };
+    return { label: t(lang, 'btn.refresh'), value: encodeAction({ cardId: card.id, page: 0, filter: card.filter, op: 'refresh' }), primary: true };
   }
 
   function errorView(card: CardRecord, e: MeetcheckError): CardView {
     // Retrying helps with everything but a refusal: "not_allowed" would only be refused again.
     const buttons = card.command && e.code !== 'not_allowed' && e.code !== 'foreign_chat' ? [retryButton(card)] : [];
-    return { kind: 'message', card, message: describeError(lang, e, vendorNames()), buttons };
+    return { kind: 'message', card, message: describeError(lang, e, vendorNames()), buttons, error: e };
   }
 
   function expiredView(card: CardRecord): CardView {
@@ -124,13 +99,13 @@ export function createConversation(core: CoreDeps): Conversation {
       case 'querying':
         return {
           kind: 'querying', card,
-          title: t(lang, 'querying', { meeting: card.command ? meetingLabel(card.command.meeting) : '' }),
+          title: t(lang, 'querying', { meeting: card.label ?? (card.command ? meetingLabel(card.command.meeting) : '') }),
           text: progressText(s.progress),
         };
       case 'report': {
         if (!card.reportId) return expiredView(card);
         try {
-          const page = await openPage(store, card.chat, { reportId: card.reportId, page: card.page, filter: card.filter, op: 'page' }, surface.pageSize);
+          const page = await readPage(store, card.chat, { reportId: card.reportId, page: card.page, filter: card.filter }, surface.pageSize);
           return { kind: 'report', card, page };
         } catch (err) {
           const e = asMeetcheckError(err);
@@ -238,6 +213,7 @@ export function createConversation(core: CoreDeps): Conversation {
       return { card, done: Promise.resolve() };
     }
     let card = newCard(ctx, { kind: 'querying', since: clock.now() }, origin, normalised);
+    card.label = meetingLabel(parsed.command.meeting);
     await saveCard(store, card);
     card = await show(surface, card, false);
     const done = core.tasks.run('quality command', () => run(surface, card.id, ctx, false));
@@ -265,11 +241,11 @@ export function createConversation(core: CoreDeps): Conversation {
     return { view: await view(surface, (await loadCard(store, card.id)) ?? next) };
   }
 
-  async function click(surface: Surface, ctx: RequestContext, value: unknown): Promise<ClickAnswer> {
+  async function click(surface: Surface, ctx: RequestContext, value: unknown, handle?: string): Promise<ClickAnswer> {
     try {
-      const action = decodeClick(value);
+      const action = decodeAction(value);
       if (!action) return { toast: { type: 'error', text: t(lang, 'err.report_expired') } };
-      const card = await loadCard(store, action.cardId);
+      let card = await loadCard(store, action.cardId);
       if (!card) {
         const message = describeError(lang, new MeetcheckError('report_expired'));
         return { toast: { type: 'error', text: message.text } };
@@ -277,6 +253,8 @@ export function createConversation(core: CoreDeps): Conversation {
       if (card.chat.channel !== ctx.channel || card.chat.chatId !== ctx.chatId) {
         return { toast: { type: 'error', text: t(lang, 'err.foreign_chat') } };
       }
+      // A card posted without a reply (the meeting-end report) learns its message from its first click.
+      if (handle && !card.handle) card = (await updateCard(store, card.id, (c) => ({ ...c, handle }))) ?? card;
       if (action.op === 'help') {
         return { view: { kind: 'message', card, message: { title: t(lang, 'help.title'), text: t(lang, 'help.body') }, buttons: [] } };
       }
@@ -286,7 +264,7 @@ export function createConversation(core: CoreDeps): Conversation {
       // A page flip or filter toggle: from the store alone.
       if (card.state.kind !== 'report' || !card.reportId) return { view: await view(surface, card) };
       try {
-        const page = await openPage(store, card.chat, { reportId: card.reportId, page: action.page, filter: action.filter, op: 'page' }, surface.pageSize);
+        const page = await readPage(store, card.chat, { reportId: card.reportId, page: action.page, filter: action.filter }, surface.pageSize);
         const next = await updateCard(store, card.id, (c) => ({ ...c, page: page.page, filter: action.filter })) ?? card;
         return { view: { kind: 'report', card: next, page } };
       } catch (err) {

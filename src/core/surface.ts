@@ -1,4 +1,5 @@
 import type { CardRecord } from './card.js';
+import type { MeetcheckError } from './errors.js';
 import type { ErrorMessage } from './messages.js';
 import type { ChannelName } from './model.js';
 import type { PageView } from './paging.js';
@@ -10,7 +11,7 @@ import type { PageView } from './paging.js';
 export type CardView =
   | { kind: 'querying'; card: CardRecord; title: string; text: string }
   | { kind: 'report'; card: CardRecord; page: PageView }
-  | { kind: 'message'; card: CardRecord; message: ErrorMessage; buttons: CardButton[] };
+  | { kind: 'message'; card: CardRecord; message: ErrorMessage; buttons: CardButton[]; error?: MeetcheckError };
 
 /** A button on a message card; `value` is an encodeAction string, `url` opens a page. */
 export type CardButton = { label: string; value: string; primary?: boolean } | { label: string; url: string; primary?: boolean };

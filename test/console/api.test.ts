@@ -7,7 +7,8 @@ import { t } from '../../src/core/i18n.js';
 import { viewPage } from '../../src/core/paging.js';
 import { hasProblems, loadReport, saveReport, sortAttendees, type StoredReport } from '../../src/core/report.js';
 import { escapeMarkdown, renderFeishuCard } from '../../src/channels/feishu/card.js';
-import { HELP_KEY, renderWecomCard } from '../../src/channels/wecom/card.js';
+import { renderWecomCard } from '../../src/channels/wecom/card.js';
+import { saveCard, type CardRecord } from '../../src/core/card.js';
 import type { ConsoleReply } from '../../src/channels/console/surfaces.js';
 import type { VendorClient } from '../../src/core/vendor.js';
 import type { VendorName } from '../../src/core/model.js';
@@ -155,10 +156,10 @@ describe('console API', () => {
     const s = await stored(r, card.reportId);
     expect(s.chat).toEqual({ channel: 'console', chatId: 'console' });
     // Not a parallel copy: byte-for-byte what the channels send for this page.
-    expect(card.feishu.card).toEqual(renderFeishuCard(viewPage(s, 0, 'all', 10)));
+    expect(card.feishu.card).toEqual(renderFeishuCard(viewPage(s, 0, 'all', 10), card.taskId));
     expect(card.wecom.card).toEqual(renderWecomCard(viewPage(s, 0, 'all', 6), card.taskId));
     expect(card.loading).toBe(false);
-    expect(decodeAction(card.feishu.current)).toEqual({ reportId: s.id, page: 0, filter: 'all', op: 'page' });
+    expect(decodeAction(card.feishu.current)).toEqual({ cardId: card.taskId, page: 0, filter: 'all', op: 'page' });
 
     // The rows are the attendees worst first, in the order core sorts them.
     const expected = sortAttendees(s.report.attendees).slice(0, 10);
@@ -176,7 +177,7 @@ describe('console API', () => {
     const sorted = sortAttendees(s.report.attendees);
 
     const next = asCard(await action(r, { action: feishuButton(first.feishu.card, 'btn_next'), surface: 'feishu', taskId: first.taskId }));
-    expect(next.feishu.card).toEqual(renderFeishuCard(viewPage(s, 1, 'all', 10)));
+    expect(next.feishu.card).toEqual(renderFeishuCard(viewPage(s, 1, 'all', 10), first.taskId));
     // The WeCom card follows to the page holding the same first attendee (6 per page: row 10 is on page 1).
     expect(next.wecom.card).toEqual(renderWecomCard(viewPage(s, 1, 'all', 6), first.taskId));
     expect(JSON.stringify(next.feishu.card)).toContain(JSON.stringify(`**${escapeMarkdown(sorted[10]!.name)}**`).slice(1, -1));
@@ -184,12 +185,12 @@ describe('console API', () => {
     const problems = asCard(await action(r, { action: feishuButton(next.feishu.card, 'btn_filter'), surface: 'feishu', taskId: first.taskId }));
     const view = viewPage(s, 0, 'problems', 10);
     expect(view.rows.every(hasProblems)).toBe(true);
-    expect(problems.feishu.card).toEqual(renderFeishuCard(view));
+    expect(problems.feishu.card).toEqual(renderFeishuCard(view, first.taskId));
 
     // A click on the WeCom card pages by WeCom's size.
     const wecomNext = asCard(await action(r, { action: wecomButton(first.wecom.card, t('en', 'btn.next')), surface: 'wecom', taskId: first.taskId }));
     expect(wecomNext.wecom.card).toEqual(renderWecomCard(viewPage(s, 1, 'all', 6), first.taskId));
-    expect(wecomNext.feishu.card).toEqual(renderFeishuCard(viewPage(s, 0, 'all', 10)));
+    expect(wecomNext.feishu.card).toEqual(renderFeishuCard(viewPage(s, 0, 'all', 10), first.taskId));
 
     expect(vendor.calls).toBe(1);
 
@@ -205,7 +206,7 @@ describe('console API', () => {
     const s = await stored(r, first.reportId);
     const index = sortAttendees(s.report.attendees).findIndex((a) => a.name === '<at id=all></at>');
     expect(index).toBeGreaterThanOrEqual(0);
-    const page = asCard(await action(r, { action: encodeAction({ reportId: s.id, page: Math.floor(index / 10), filter: 'all', op: 'page' }), surface: 'feishu', taskId: first.taskId }));
+    const page = asCard(await action(r, { action: encodeAction({ cardId: first.taskId, page: Math.floor(index / 10), filter: 'all', op: 'page' }), surface: 'feishu', taskId: first.taskId }));
     const json = JSON.stringify(page.feishu.card);
     // Escaped the way Feishu's own plugin does: a backslash before each markup character.
     expect(json).toContain('\\\\<at id=all\\\\>\\\\</at\\\\>');
@@ -241,7 +242,7 @@ describe('console API', () => {
     const after = asCard(await action(r, { action: first.feishu.current, surface: 'feishu', taskId: first.taskId }));
     expect(after.loading).toBe(false);
     const s1 = await stored(r, first.reportId);
-    expect(after.feishu.card).toEqual(renderFeishuCard(viewPage(s1, 0, 'all', 10)));
+    expect(after.feishu.card).toEqual(renderFeishuCard(viewPage(s1, 0, 'all', 10), first.taskId));
     expect(viewPage(s1, 0, 'all', 10).rows[0]!.health).toBe(2);
   });
 
@@ -266,8 +267,8 @@ describe('console API', () => {
 
     // WeCom's message card carries a help button; clicking it shows help.
     const buttons = ((last as Extract<ConsoleReply, { type: 'message' }>).wecom.card as { button_list: { key: string }[] }).button_list;
-    const helpKey = buttons.find((b) => b.key === HELP_KEY)?.key;
-    expect(helpKey).toBe(HELP_KEY);
+    const helpKey = buttons.find((b) => decodeAction(b.key)?.op === 'help')?.key;
+    expect(decodeAction(helpKey)).toMatchObject({ op: 'help' });
     const helped = await action(r, { action: helpKey, surface: 'wecom', taskId: 'mc_x' });
     expect(helped.type).toBe('message');
     expect(JSON.stringify(helped)).toContain('/quality');
@@ -275,7 +276,7 @@ describe('console API', () => {
 
   it('refuses clicks on expired reports and on reports made for another chat, with a card', async () => {
     const r = await start();
-    const expired = await action(r, { action: encodeAction({ reportId: 'AAAAAAAAAAAAAAAA', page: 0, filter: 'all', op: 'page' }), surface: 'feishu', taskId: 'mc_x' });
+    const expired = await action(r, { action: encodeAction({ cardId: 'mc_AAAAAAAAAAAAAAAA', page: 0, filter: 'all', op: 'page' }), surface: 'feishu', taskId: 'mc_x' });
     expect(expired.type).toBe('message');
     expect(JSON.stringify(expired)).toContain(t('en', 'err.report_expired').slice(0, 30));
 
@@ -283,7 +284,11 @@ describe('console API', () => {
     const s = await stored(r, first.reportId);
     const foreign: StoredReport = { ...s, id: 'feishuReport0001', chat: { channel: 'feishu', chatId: 'oc_other' } };
     await saveReport(r.core.store, foreign);
-    const refused = await action(r, { action: encodeAction({ reportId: foreign.id, page: 0, filter: 'all', op: 'page' }), surface: 'feishu', taskId: 'mc_x' });
+    const foreignCard: CardRecord = {
+      id: 'mc_feishuCard000001', chat: foreign.chat, userId: 'ou_1', lang: 'en', createdAt: 0, state: { kind: 'report' }, page: 0, filter: 'all', reportId: foreign.id,
+    };
+    await saveCard(r.core.store, foreignCard);
+    const refused = await action(r, { action: encodeAction({ cardId: foreignCard.id, page: 0, filter: 'all', op: 'page' }), surface: 'feishu', taskId: 'mc_x' });
     expect(refused.type).toBe('message');
     expect(JSON.stringify(refused)).toContain(t('en', 'err.foreign_chat').slice(0, 30));
   });

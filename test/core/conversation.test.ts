@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCard } from '../../src/core/card.js';
-import { createConversation, decodeClick, encodeClick, type ClickAction } from '../../src/core/conversation.js';
+import { decodeAction as decodeClick, encodeAction as encodeClick, type CardAction as ClickAction } from '../../src/core/actions.js';
+import { createConversation } from '../../src/core/conversation.js';
 import { MeetcheckError } from '../../src/core/errors.js';
 import type { Attendee, MeetingReport } from '../../src/core/model.js';
 import type { CardView } from '../../src/core/surface.js';

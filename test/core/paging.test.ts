@@ -73,9 +73,13 @@ describe('paging and the problems filter', () => {
 
 describe('card actions', () => {
   it('round-trips and rejects anything else', () => {
-    const a = { reportId: 'AbC_-1', page: 3, filter: 'problems' as const, op: 'page' as const };
-    expect(decodeAction(encodeAction(a))).toEqual(a);
-    for (const bad of [undefined, 42, '', 'mc1|x|1|a', 'mc1|x|1|z|p', 'mc1|<x>|1|a|p', 'mc1|x|-1|a|p', 'x'.repeat(500)]) {
+    for (const op of ['page', 'refresh', 'show', 'help'] as const) {
+      const a = { cardId: 'mc_AbC_-1AbC_-1AbC_', page: 3, filter: 'problems' as const, op };
+      expect(decodeAction(encodeAction(a))).toEqual(a);
+    }
+    // The earlier report-id buttons (mc1) and anything malformed decode to nothing.
+    for (const bad of [undefined, 42, '', 'mc1|AbC_-1|1|a|p', 'mc2|mc_AbC_-1AbC_-1AbC_|1|a', 'mc2|mc_AbC_-1AbC_-1AbC_|1|z|p',
+      'mc2|mc_<x>|1|a|p', 'mc2|mc_AbC_-1AbC_-1AbC_|-1|a|p', 'mc2|mc_short|1|a|p', 'x'.repeat(500)]) {
       expect(decodeAction(bad)).toBeUndefined();
     }
   });
@@ -84,12 +88,12 @@ describe('card actions', () => {
     const store = createMemoryStore();
     const s = stored(Array.from({ length: 12 }, (_, i) => attendee(`p${i}`)));
     await saveReport(store, s);
-    const view = await openPage(store, s.chat, { reportId: 'r1', page: 1, filter: 'all', op: 'page' }, 10);
+    const view = await openPage(store, s.chat, { reportId: 'r1', page: 1, filter: 'all' }, 10);
     expect(view.rows).toHaveLength(2);
-    await expect(openPage(store, { channel: 'feishu', chatId: 'oc_other' }, { reportId: 'r1', page: 0, filter: 'all', op: 'page' }, 10))
+    await expect(openPage(store, { channel: 'feishu', chatId: 'oc_other' }, { reportId: 'r1', page: 0, filter: 'all' }, 10))
       .rejects.toMatchObject({ code: 'foreign_chat' });
-    await expect(openPage(store, { channel: 'wecom', chatId: 'oc_1' }, { reportId: 'r1', page: 0, filter: 'all', op: 'page' }, 10))
+    await expect(openPage(store, { channel: 'wecom', chatId: 'oc_1' }, { reportId: 'r1', page: 0, filter: 'all' }, 10))
       .rejects.toMatchObject({ code: 'foreign_chat' });
-    await expect(openPage(store, s.chat, { reportId: 'nope', page: 0, filter: 'all', op: 'page' }, 10)).rejects.toMatchObject({ code: 'report_expired' });
+    await expect(openPage(store, s.chat, { reportId: 'nope', page: 0, filter: 'all' }, 10)).rejects.toMatchObject({ code: 'report_expired' });
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadHeadFor, openPage, readPage, type CardAction } from '../../src/core/actions.js';
+import { loadHeadFor, openPage, readPage, type PageRef } from '../../src/core/actions.js';
 import type { Attendee, Level } from '../../src/core/model.js';
 import { viewPage, type Filter, type PageView } from '../../src/core/paging.js';
 import { REPORT_TTL_MS, hasProblems, loadHead, loadReport, saveReport, sortAttendees, type StoredReport } from '../../src/core/report.js';
@@ -57,7 +57,7 @@ function storedOf(attendees: Attendee[], id = `rep${ids++}`): StoredReport {
   };
 }
 const clone = <T>(v: T): T => structuredClone(v);
-const act = (s: { id: string }, page: number, filter: Filter): CardAction => ({ reportId: s.id, page, filter, op: 'page' });
+const act = (s: { id: string }, page: number, filter: Filter): PageRef => ({ reportId: s.id, page, filter });
 /** A view without its header object, for comparing what a card shows. */
 const shown = (v: PageView) => ({ ...v, stored: { ...v.stored, report: { ...v.stored.report, attendees: undefined } } });
 const reads = (calls: StoreCall[]) => calls.filter((c) => c.op === 'get');

@@ -12,8 +12,7 @@ const vendor: VendorClient = {
   userAuth: { authorizeUrl: (state) => `https://accounts.feishu.cn/open-apis/authen/v1/authorize?state=${state}`, exchange: () => Promise.reject(new Error('not used')) },
 };
 const pending = {
-  chatId: 'oc_1', userId: 'ou_alice', messageId: 'om_bot_1', filter: 'all' as const,
-  command: { vendor: 'feishu' as const, meeting: { vendor: 'feishu' as const, code: '123456789' }, problemsOnly: false },
+  chatId: 'oc_1', userId: 'ou_alice', cardId: 'mc_AAAAAAAAAAAAAAAA',
 };
 const needed = new MeetcheckError('user_auth_required', 'feishu meeting_list: 99991672 Access denied', { vendor: 'feishu' });
 const text = (card: any) => JSON.stringify(card.body.elements);
@@ -70,7 +69,7 @@ describe('the OAuth state', () => {
     expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     const first = (await claimState(core.store, clock, state))!;
-    expect(first.pending).toMatchObject({ chatId: 'oc_1', userId: 'ou_alice', messageId: 'om_bot_1', command: pending.command });
+    expect(first.pending).toMatchObject({ chatId: 'oc_1', userId: 'ou_alice', cardId: pending.cardId });
     // Held by one callback: a second one at the same time finds nothing.
     expect(await claimState(core.store, clock, state)).toBeUndefined();
     await first.release();

@@ -41,9 +41,11 @@ function unescaped(text: string): string[] {
   return found;
 }
 
+const CARD = 'mc_cardcardcard1234';
+
 describe('Feishu report card', () => {
   it('is card JSON 2.0, shared (update_multi), red for an alert, one row per attendee on the page', () => {
-    const card = renderFeishuCard(viewPage(stored(), 0, 'all', 10)) as Record<string, any>;
+    const card = renderFeishuCard(viewPage(stored(), 0, 'all', 10), CARD) as Record<string, any>;
     expect(card.schema).toBe('2.0');
     expect(card.config.update_multi).toBe(true);
     expect(card.header.template).toBe('red');
@@ -64,14 +66,14 @@ describe('Feishu report card', () => {
 
   it('buttons carry opaque actions: previous disabled on page 1, next to page 2, the filter toggle, refresh', () => {
     const many = Array.from({ length: 25 }, (_, i) => attendee(`p${String(i).padStart(2, '0')}`, { worst: i % 5 === 0 ? 4 : 1 }));
-    const card = renderFeishuCard(viewPage(stored(many), 0, 'all', 10));
+    const card = renderFeishuCard(viewPage(stored(many), 0, 'all', 10), CARD);
     const [prev, next, filter, refresh] = buttons(card);
     expect(prev!.disabled).toBe(true);
     expect(next!.disabled).toBe(false);
-    expect(decodeAction(next!.behaviors[0]!.value.action)).toEqual({ reportId: 'r1abc', page: 1, filter: 'all', op: 'page' });
-    expect(decodeAction(filter!.behaviors[0]!.value.action)).toEqual({ reportId: 'r1abc', page: 0, filter: 'problems', op: 'page' });
-    expect(decodeAction(refresh!.behaviors[0]!.value.action)).toEqual({ reportId: 'r1abc', page: 0, filter: 'all', op: 'refresh' });
-    const last = renderFeishuCard(viewPage(stored(many), 2, 'problems', 10));
+    expect(decodeAction(next!.behaviors[0]!.value.action)).toEqual({ cardId: CARD, page: 1, filter: 'all', op: 'page' });
+    expect(decodeAction(filter!.behaviors[0]!.value.action)).toEqual({ cardId: CARD, page: 0, filter: 'problems', op: 'page' });
+    expect(decodeAction(refresh!.behaviors[0]!.value.action)).toEqual({ cardId: CARD, page: 0, filter: 'all', op: 'refresh' });
+    const last = renderFeishuCard(viewPage(stored(many), 2, 'problems', 10), CARD);
     expect(buttons(last)[1]!.disabled).toBe(true);
     expect(JSON.stringify(last)).toContain('Show all');
     // element_id must be unique within a 2.0 card (§4.1).
@@ -81,7 +83,7 @@ describe('Feishu report card', () => {
 
   it('shows hostile names and problems as written: no @all, no bold, no link', () => {
     const evil = [attendee('x', { name: '<at id=all></at>', worst: 4, problems: ['**boom** [click](https://evil.invalid)'] }), attendee('y', { name: '**粗体**' })];
-    const card = renderFeishuCard(viewPage(stored(evil, ['note <at id=all></at>']), 0, 'all', 10));
+    const card = renderFeishuCard(viewPage(stored(evil, ['note <at id=all></at>']), 0, 'all', 10), CARD);
     const json = JSON.stringify(card);
     // Every `<` of vendor text sits behind a backslash, so no client reads a tag.
     expect(markdown(card)).not.toMatch(/(^|[^\\])<at/);
@@ -109,7 +111,7 @@ describe('Feishu report card', () => {
   });
 
   it('a name like john_doe shows as written in the rendered row (no entity, no markup)', () => {
-    const card = renderFeishuCard(viewPage(stored([attendee('j', { name: 'john_doe' })]), 0, 'all', 10));
+    const card = renderFeishuCard(viewPage(stored([attendee('j', { name: 'john_doe' })]), 0, 'all', 10), CARD);
     const row = elements(card).find((e) => e.element_id === 'row_0')!;
     expect(row.content).toContain('**john\\_doe**');
     expect(JSON.stringify(card)).not.toContain('&#95;');
@@ -119,7 +121,7 @@ describe('Feishu report card', () => {
     const long = Array.from({ length: 20 }, (_, i) => attendee(`k${i}`, {
       name: '名'.repeat(200), worst: 4, problems: Array.from({ length: 12 }, (_, j) => `问题${j}`.repeat(40)),
     }));
-    const card = renderFeishuCard(viewPage(stored(long), 0, 'all', 20));
+    const card = renderFeishuCard(viewPage(stored(long), 0, 'all', 20), CARD);
     expect(cardBytes(card)).toBeLessThanOrEqual(30 * 1024);
     expect(elements(card).length).toBeLessThan(200);
   });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeAction } from '../../src/core/actions.js';
+import { loadCard } from '../../src/core/card.js';
 import { CHAT, clickEvent, ENCRYPT_KEY, encrypt, meeting, messageEvent, startBot, TOKEN, type Bot } from './helpers.js';
 
 let bot: Bot | undefined;
@@ -156,8 +157,9 @@ describe('Feishu /quality end to end', () => {
     await bot.drain();
     const messageId = bot.fake.replies[0]!.messageId;
     const action = buttonAction(lastCard(bot)!, 'btn_next');
-    const reportId = action.split('|')[1]!;
-    await bot.running.core.store.delete(`report:${reportId}`);
+    // The button names the card; the card record names the report it shows.
+    const shown = await loadCard(bot.running.core.store, action.split('|')[1]!);
+    await bot.running.core.store.delete(`report:${shown!.reportId}`);
     const listBefore = bot.fake.vcCalls('meeting_list').length;
 
     const click = await bot.post('/feishu/card', clickEvent(action, { messageId }));
@@ -167,14 +169,18 @@ describe('Feishu /quality end to end', () => {
     expect(bot.fake.vcCalls('meeting_list').length).toBe(listBefore + 1);
     const rerun = lastCard(bot)!;
     expect(markdownOf(rerun)).toContain('The earlier report had expired');
+    const rerunReportId = (await loadCard(bot.running.core.store, shown!.id))!.reportId;
+    expect(rerunReportId).not.toBe(shown!.reportId);
     expect(bot.fake.patches.at(-1)!.messageId).toBe(messageId);
 
     const refresh = await bot.post('/feishu/card', clickEvent(buttonAction(rerun, 'btn_refresh'), { messageId }));
     expect(refresh.body.card.type).toBe('raw');
     await bot.drain();
     expect(bot.fake.vcCalls('meeting_list').length).toBe(listBefore + 2);
-    // The refreshed report has a new id; its buttons point to it.
-    expect(buttonAction(lastCard(bot)!, 'btn_next')).not.toBe(buttonAction(rerun, 'btn_next'));
+    // The refreshed report has a new id; the card (whose id the buttons carry) now shows it.
+    const now = await loadCard(bot.running.core.store, buttonAction(lastCard(bot)!, 'btn_next').split('|')[1]!);
+    expect(now!.reportId).toBeDefined();
+    expect(now!.reportId).not.toBe(rerunReportId);
   });
 
   it('a 300-person meeting: first page first, progress patched while the rest loads, within 100 calls a minute', async () => {
@@ -314,7 +320,7 @@ describe('Feishu channel wiring', () => {
 
   it('registers both routes and keeps the signed encrypted envelope format for clicks', async () => {
     bot = await startBot();
-    const body = JSON.stringify({ encrypt: encrypt(ENCRYPT_KEY, JSON.stringify(clickEvent(encodeAction({ reportId: 'nope', page: 0, filter: 'all', op: 'page' }), { messageId: 'om_x', chatId: CHAT }))) });
+    const body = JSON.stringify({ encrypt: encrypt(ENCRYPT_KEY, JSON.stringify(clickEvent(encodeAction({ cardId: 'mc_nopenopenopenope', page: 0, filter: 'all', op: 'page' }), { messageId: 'om_x', chatId: CHAT }))) });
     const res = await bot.post('/feishu/events', null, { raw: body });
     expect(res.status).toBe(200);
     expect(res.body.toast.content).toContain('expired');

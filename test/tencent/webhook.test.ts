@@ -6,6 +6,7 @@ import { aesDecrypt, aesKeyOf, decodeCheckStr, decodeEvent, leadingJsonObject, v
 import { startServer, type Running } from '../../src/main.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
+import { loadCard } from '../../src/core/card.js';
 import { loadReport } from '../../src/core/report.js';
 import { manualClock, testCore, type ManualClock } from '../helpers/core.js';
 import { manyAttendees, startFakeTencent, type FakeTencent } from '../fakes/tencent-meeting.js';
@@ -177,9 +178,12 @@ describe('Tencent Meeting webhook receiver', () => {
     expect(sent.body).toMatchObject({ receive_id: 'oc_report', msg_type: 'interactive' });
     const card = JSON.parse(sent.body.content as string) as { schema?: string };
     expect(card.schema).toBe('2.0');
-    const reportId = /mc1\|([A-Za-z0-9_-]+)\|/.exec(sent.body.content as string)?.[1];
-    expect(reportId).toBeDefined();
-    const stored = await loadReport(running!.core.store, reportId!);
+    // The buttons carry the card's id; its record names the report and the chat.
+    const cardId = /mc2\|(mc_[A-Za-z0-9_-]+)\|/.exec(sent.body.content as string)?.[1];
+    expect(cardId).toMatch(/^mc_/);
+    const shown = await loadCard(running!.core.store, cardId!);
+    expect(shown?.chat).toEqual({ channel: 'feishu', chatId: 'oc_report' });
+    const stored = await loadReport(running!.core.store, shown!.reportId!);
     expect(stored?.chat).toEqual({ channel: 'feishu', chatId: 'oc_report' });
     expect(stored?.report.attendees).toHaveLength(30);
   });

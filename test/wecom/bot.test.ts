@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config.js';
 import { decodeAction } from '../../src/core/actions.js';
+import { loadCard } from '../../src/core/card.js';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type Running } from '../../src/main.js';
 import { FAKE_CORP_ID, FAKE_SECRET, fakeMeeting, qualityRow, startFakeWecomApi, type FakeWecomApi } from '../fakes/wecom-api.js';
@@ -158,11 +159,15 @@ describe('/quality in a WeCom group', () => {
     expect(api.calls.length).toBe(calls);
 
     const refresh = problems.template_card.button_list.find((b) => b.text === '刷新')!;
+    const reportBefore = (await loadCard(app.core.store, card.task_id))!.reportId;
     const refreshed = await click(card.task_id, refresh.key);
     expect(api.count('get_quality')).toBe(2);
     expect(refreshed.template_card.task_id).toBe(card.task_id);
-    const newId = decodeAction(refreshed.template_card.button_list.at(-1)!.key)!.reportId;
-    expect(newId).not.toBe(decodeAction(refresh.key)!.reportId);
+    // The card (its id is the task_id and is in every button) now shows a new report.
+    const cardId = decodeAction(refresh.key)!.cardId;
+    expect(cardId).toBe(card.task_id);
+    expect(decodeAction(refreshed.template_card.button_list.at(-1)!.key)!.cardId).toBe(cardId);
+    expect((await loadCard(app.core.store, cardId))!.reportId).not.toBe(reportBefore);
     expect(refreshed.template_card.sub_title_text).toContain('仅显示有问题的参会者');
   });
 

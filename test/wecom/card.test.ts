@@ -4,7 +4,7 @@ import { describeError } from '../../src/core/messages.js';
 import { MeetcheckError } from '../../src/core/errors.js';
 import { viewPage } from '../../src/core/paging.js';
 import type { StoredReport } from '../../src/core/report.js';
-import { HELP_KEY, LIMITS_WECOM, clip, escapeMarkdown, renderWecomCard, renderWecomMessage } from '../../src/channels/wecom/card.js';
+import { helpKey, LIMITS_WECOM, clip, escapeMarkdown, renderWecomCard, renderWecomMessage } from '../../src/channels/wecom/card.js';
 import { attendee, report } from '../helpers/core.js';
 
 type Card = {
@@ -72,17 +72,18 @@ describe('renderWecomCard', () => {
   });
 
   it('offers next on the first page, previous and next in the middle, previous on the last; keys decode', () => {
-    const texts = (p: number) => (renderWecomCard(viewPage(stored(40), p, 'all', 6), 't') as Card).button_list.map((b) => b.text);
+    const id = 'mc_task1task1task1t';
+    const texts = (p: number) => (renderWecomCard(viewPage(stored(40), p, 'all', 6), id) as Card).button_list.map((b) => b.text);
     expect(texts(0)).toEqual(['下一页', '只看问题', '刷新']);
     expect(texts(3)).toEqual(['上一页', '下一页', '只看问题', '刷新']);
     expect(texts(6)).toEqual(['上一页', '只看问题', '刷新']);
-    const mid = renderWecomCard(viewPage(stored(40), 3, 'all', 6), 't') as Card;
+    const mid = renderWecomCard(viewPage(stored(40), 3, 'all', 6), id) as Card;
     const actions = mid.button_list.map((b) => decodeAction(b.key));
     expect(actions).toEqual([
-      { reportId: 'R1abc', page: 2, filter: 'all', op: 'page' },
-      { reportId: 'R1abc', page: 4, filter: 'all', op: 'page' },
-      { reportId: 'R1abc', page: 0, filter: 'problems', op: 'page' },
-      { reportId: 'R1abc', page: 3, filter: 'all', op: 'refresh' },
+      { cardId: id, page: 2, filter: 'all', op: 'page' },
+      { cardId: id, page: 4, filter: 'all', op: 'page' },
+      { cardId: id, page: 0, filter: 'problems', op: 'page' },
+      { cardId: id, page: 3, filter: 'all', op: 'refresh' },
     ]);
     const problems = renderWecomCard(viewPage(stored(40), 0, 'problems', 6), 't') as Card;
     expect(problems.button_list.map((b) => b.text)).toContain('显示全部');
@@ -132,7 +133,7 @@ describe('renderWecomMessage', () => {
     expectWithinLimits(card);
     expect(card.sub_title_text).toContain('可信 IP');
     expect(card.horizontal_content_list![0]!.value).toContain('60020');
-    expect(card.button_list).toEqual([{ text: '帮助', key: HELP_KEY, style: 2 }]);
+    expect(card.button_list).toEqual([{ text: '帮助', key: helpKey('mc_x'), style: 2 }]);
   });
 
   it('drops duplicate button keys (WeCom answers 42039)', () => {

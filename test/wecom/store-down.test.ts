@@ -51,7 +51,7 @@ describe('store lost while running', () => {
     const ok = await sim.text(GROUP, '@bot /quality 123456789');
     const streamId = (ok.reply as { stream: { id: string } }).stream.id;
     await app.core.tasks.idle();
-    const done = (await sim.refresh(GROUP, streamId)).reply as { template_card: { task_id: string } };
+    const done = (await sim.refresh(GROUP, streamId)).reply as { template_card: { task_id: string; button_list: { key: string }[] } };
     const callsBefore = api.calls.length;
 
     store.down = true;
@@ -61,7 +61,7 @@ describe('store lost while running', () => {
     expect(JSON.stringify(cmd.reply)).toContain('Temporarily unavailable');
     const refresh = await sim.refresh(GROUP, streamId);
     expect(JSON.stringify(refresh.reply)).toContain('Temporarily unavailable');
-    const click = await sim.click(GROUP, done.template_card.task_id, 'anything');
+    const click = await sim.click(GROUP, done.template_card.task_id, done.template_card.button_list[0]!.key);
     expect(click.reply).toMatchObject({ response_type: 'update_template_card', template_card: { task_id: done.template_card.task_id } });
     expect(JSON.stringify(click.reply)).toContain('Temporarily unavailable');
     await app.core.tasks.idle();

@@ -1,24 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { enabledVendors, type Config } from '../../config.js';
-import { decodeAction, loadStoredFor, openPage } from '../../core/actions.js';
-import { parseCommand } from '../../core/command.js';
-import { asMeetcheckError, MeetcheckError } from '../../core/errors.js';
+import type { Config } from '../../config.js';
+import { decodeAction } from '../../core/actions.js';
+import { createConversation } from '../../core/conversation.js';
 import { t } from '../../core/i18n.js';
-import { describeError, describeParseError } from '../../core/messages.js';
-import { viewPage, type PageView } from '../../core/paging.js';
-import { rerunReport, runQuality, type CoreDeps, type RequestContext } from '../../core/quality.js';
-import type { ChatRef } from '../../core/report.js';
+import type { CoreDeps, RequestContext } from '../../core/quality.js';
+import type { CardView, Surface as CoreSurface } from '../../core/surface.js';
 import { HttpError } from '../../http/body.js';
-import { HELP_KEY } from '../wecom/card.js';
-import { cardReply, messageReply, pageSizeOf, progressReply, type ConsoleReply, type Surface } from './surfaces.js';
+import { cardReply, messageReply, pageSizeOf, plainMessageReply, progressReply, type ConsoleReply, type Surface } from './surfaces.js';
 
 /**
- * The console's two calls, on the same core path as a chat: a typed command goes through
- * parseCommand → runQuality, a button click through decodeAction → openPage (store only, no vendor
- * call), exactly as the Feishu and WeCom channels do. The console is one chat with one user.
+ * The console's two calls, on the same conversation as a chat (core/conversation.ts): a typed
+ * command, and a button click with the same encodeAction value the real buttons carry (answered
+ * from the store, no vendor call). The console is one chat with one user.
  */
 export const CONSOLE_CTX: RequestContext = { channel: 'console', chatId: 'console', userId: 'console' };
-const CONSOLE_CHAT: ChatRef = { channel: CONSOLE_CTX.channel, chatId: CONSOLE_CTX.chatId };
 
 /** As long as the WeCom channel gives a command (wecom/bot.ts QUERY_DEADLINE_MS) before showing what has loaded. */
 export const COMMAND_DEADLINE_MS = 60_000;
@@ -39,7 +33,7 @@ export interface ActionRequest {
   taskId: string;
 }
 
-/** WeCom's task_id alphabet and length (wecom-bot-and-meeting-api.md §3, Limits). */
+/** WeCom's task_id alphabet and length (developer.work.weixin.qq.com/document/path/101032). */
 const TASK_ID = /^[0-9A-Za-z_\-@]{1,128}$/;
 
 /** Parses the untrusted request bodies once, at the edge. */
@@ -55,9 +49,52 @@ export function parseActionRequest(body: Record<string, unknown>): ActionRequest
   return { action: body.action, surface: body.surface, taskId: body.taskId };
 }
 
-/** A fresh WeCom task_id per answer, as the WeCom channel makes one per card it sends. */
-export function newTaskId(): string {
-  return `mc_${randomBytes(9).toString('base64url')}`;
+/**
+ * The console as a surface of the conversation, shown on both platforms' renderers. A command's
+ * answer is its progress lines and then one card: the first report page (which, for a vendor that
+ * loads in batches, says it is still loading and carries the page to poll for) or a message.
+ * `emit` is per request, so each command gets its own surface.
+ */
+function consoleSurface(deps: ConsoleDeps, emit?: (reply: ConsoleReply) => void, shown: Surface = 'feishu'): CoreSurface & { answered: Promise<void> } {
+  const { config, core } = deps;
+  const lang = core.settings.lang;
+  let lastProgress = -Infinity;
+  let answered = false;
+  let answer!: () => void;
+  const done = new Promise<void>((resolve) => (answer = resolve));
+  return {
+    platform: 'console',
+    pageSize: pageSizeOf(config, shown),
+    updates: 'push',
+    // The console waits for a re-run: there is no later update to carry it.
+    clickWaitMs: COMMAND_DEADLINE_MS,
+    answered: done,
+    async show(view, final) {
+      if (!emit || answered) return;
+      if (view.kind === 'querying') {
+        const now = core.clock.now();
+        if (final || (view.text && now - lastProgress < PROGRESS_EVERY_MS)) return;
+        lastProgress = now;
+        emit(progressReply(lang, view.text || view.title));
+        return;
+      }
+      answered = true;
+      emit(await replyFor(deps, view, shown));
+      answer();
+    },
+  };
+}
+
+async function replyFor(deps: ConsoleDeps, view: CardView, shown: Surface): Promise<ConsoleReply> {
+  const lang = deps.core.settings.lang;
+  switch (view.kind) {
+    case 'report':
+      return cardReply(deps.config, deps.core.store, view.page, shown, view.card.id);
+    case 'message':
+      return messageReply(view);
+    case 'querying':
+      return progressReply(lang, view.text || view.title);
+  }
 }
 
 /**
@@ -65,64 +102,18 @@ export function newTaskId(): string {
  * final card or message. Never throws for anything the person did or the vendor answered.
  */
 export async function runCommand(deps: ConsoleDeps, req: CommandRequest, emit: (reply: ConsoleReply) => void, signal?: AbortSignal): Promise<void> {
-  const { config, core } = deps;
-  const lang = core.settings.lang;
-  const taskId = newTaskId();
-  const parsed = parseCommand(req.text);
-  if (!parsed.ok) return emit(messageReply(lang, describeParseError(lang, parsed.error), taskId));
-  if (parsed.command.kind === 'help') return emit(messageReply(lang, { title: t(lang, 'help.title'), text: t(lang, 'help.body') }, taskId));
-
-  const cmd = parsed.command;
-  const m = cmd.meeting;
-  emit(progressReply(lang, t(lang, 'querying', { meeting: `${m.vendor ? `${m.vendor}:` : ''}${m.code ?? m.id ?? ''}` })));
-  let lastProgress = -Infinity;
-  try {
-    const { stored } = await runQuality(core, CONSOLE_CTX, cmd, {
-      pageSize: pageSizeOf(config, 'feishu'),
-      deadline: core.clock.now() + COMMAND_DEADLINE_MS,
-      ...(signal ? { signal } : {}),
-      onProgress: (p) => {
-        const now = core.clock.now();
-        if (now - lastProgress < PROGRESS_EVERY_MS) return;
-        lastProgress = now;
-        emit(progressReply(lang, t(lang, p.total ? 'progress.total' : 'progress', { loaded: p.loaded, total: p.total ?? 0 })));
-      },
-    });
-    const filter = cmd.problemsOnly ? 'problems' : 'all';
-    emit(cardReply(config, viewPage(stored, 0, filter, pageSizeOf(config, 'feishu')), 'feishu', taskId));
-  } catch (err) {
-    emit(errorReply(deps, err, taskId));
-  }
+  signal?.throwIfAborted();
+  const surface = consoleSurface(deps, emit);
+  const { done } = await createConversation(deps.core).command(surface, CONSOLE_CTX, req.text);
+  // The answer is the first card; loading the rest goes on behind it (the page polls for it).
+  await Promise.race([surface.answered, done]);
 }
 
 /** A button click: the same encodeAction string the real buttons carry, answered from the store. */
 export async function runAction(deps: ConsoleDeps, req: ActionRequest): Promise<ConsoleReply> {
   const lang = deps.core.settings.lang;
-  // WeCom message cards carry a help button (template_card needs one); its key is no page action.
-  if (req.action === HELP_KEY) return messageReply(lang, { title: t(lang, 'help.title'), text: t(lang, 'help.body') }, req.taskId);
-  const action = decodeAction(req.action);
-  if (!action) throw new HttpError(400, 'unknown action');
-  const size = pageSizeOf(deps.config, req.surface);
-  try {
-    let view: PageView;
-    if (action.op === 'refresh') {
-      const old = await loadStoredFor(deps.core.store, CONSOLE_CHAT, action.reportId);
-      const { stored } = await rerunReport(deps.core, CONSOLE_CTX, old.command, {
-        pageSize: pageSizeOf(deps.config, 'feishu'),
-        deadline: deps.core.clock.now() + COMMAND_DEADLINE_MS,
-      });
-      view = viewPage(stored, 0, action.filter, size);
-    } else {
-      view = await openPage(deps.core.store, CONSOLE_CHAT, action, size);
-    }
-    return cardReply(deps.config, view, req.surface, req.taskId);
-  } catch (err) {
-    return errorReply(deps, err, req.taskId);
-  }
-}
-
-function errorReply(deps: ConsoleDeps, err: unknown, taskId: string): ConsoleReply {
-  const e = asMeetcheckError(err);
-  if (!(err instanceof MeetcheckError)) deps.core.log.error({ err }, 'console request failed');
-  return messageReply(deps.core.settings.lang, describeError(deps.core.settings.lang, e, enabledVendors(deps.config)), taskId);
+  if (!decodeAction(req.action)) throw new HttpError(400, 'unknown action');
+  const answer = await createConversation(deps.core).click(consoleSurface(deps, undefined, req.surface), CONSOLE_CTX, req.action);
+  if (answer.view) return replyFor(deps, answer.view, req.surface);
+  return plainMessageReply(lang, { title: t(lang, 'err.title'), text: answer.toast?.text ?? t(lang, 'err.internal') }, req.taskId);
 }

@@ -4,22 +4,21 @@ import type { MeetcheckError } from '../../core/errors.js';
 import { t, type Lang } from '../../core/i18n.js';
 import { describeError } from '../../core/messages.js';
 import type { VendorName } from '../../core/model.js';
-import type { Filter } from '../../core/paging.js';
 import type { CoreDeps, CoreSettings } from '../../core/quality.js';
-import type { QualityCommandText, UserAuthorisation } from '../../core/vendor.js';
+import type { UserAuthorisation } from '../../core/vendor.js';
 import type { Store } from '../../store/types.js';
 import { escapeMarkdown, mentionOf, renderFeishuAuthorise } from './card.js';
 
 /**
  * When a vendor needs a person's authorisation (Feishu VC for apps created today), the card that
  * failed offers an Authorise button to whoever may give it, and the OAuth `state` remembers what
- * to do afterwards: run the same command again and patch that same card.
+ * to do afterwards: run the card's command again and show the report on that same card.
  *
  * Who may authorise: the MEETCHECK_ADMINS who are Feishu users; when it is unset, the person who
  * asked. Everyone else in the chat is told who can fix it, and gets no button.
  *
  * The state is 256 random bits, kept in the store for 10 minutes, bound to the asker, the chat,
- * the card's message and the command; it works once: a successful callback claims it with
+ * and the card; it works once: a successful callback claims it with
  * SET NX and deletes it, so a reused, unknown or expired state finds nothing.
  */
 
@@ -31,10 +30,8 @@ export interface PendingAuthorisation {
   chatId: string;
   /** The person who asked: with MEETCHECK_ADMINS unset, only they may authorise. */
   userId: string;
-  /** The bot's card to patch with the report afterwards. */
-  messageId: string;
-  command: QualityCommandText;
-  filter: Filter;
+  /** The card (core/card.ts) whose command runs again, and which then shows the report. */
+  cardId: string;
   createdAt: number;
 }
 

@@ -1,4 +1,5 @@
 import { encodeAction, type CardAction } from '../../core/actions.js';
+import type { CardButton, CardView } from '../../core/surface.js';
 import { formatTime, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee, type Level } from '../../core/model.js';
@@ -104,11 +105,11 @@ function summaryLines(view: PageView): string[] {
   return lines;
 }
 
-function actionValue(view: PageView, over: Partial<CardAction>): string {
-  return encodeAction({ reportId: view.stored.id, page: view.page, filter: view.filter, op: 'page', ...over });
+function actionValue(view: PageView, cardId: string, over: Partial<CardAction>): string {
+  return encodeAction({ cardId, page: view.page, filter: view.filter, op: 'page', ...over });
 }
 
-function build(view: PageView, maxProblems: number): object {
+function build(view: PageView, cardId: string, maxProblems: number): object {
   const { lang, report } = view.stored;
   const m = report.meeting;
   const title = m.subject ? t(lang, 'title', { subject: m.subject }) : t(lang, 'title.untitled', { code: m.code ? formatCode(m.code) : m.meetingId });
@@ -125,14 +126,14 @@ function build(view: PageView, maxProblems: number): object {
     rows,
     prev_text: t(lang, 'btn.prev'),
     prev_disabled: view.page <= 0,
-    prev_action: actionValue(view, { page: Math.max(0, view.page - 1) }),
+    prev_action: actionValue(view, cardId, { page: Math.max(0, view.page - 1) }),
     next_text: t(lang, 'btn.next'),
     next_disabled: view.page >= view.pages - 1,
-    next_action: actionValue(view, { page: Math.min(view.pages - 1, view.page + 1) }),
+    next_action: actionValue(view, cardId, { page: Math.min(view.pages - 1, view.page + 1) }),
     filter_text: t(lang, view.filter === 'problems' ? 'btn.all' : 'btn.problems'),
-    filter_action: actionValue(view, { page: 0, filter: view.filter === 'problems' ? 'all' : 'problems' }),
+    filter_action: actionValue(view, cardId, { page: 0, filter: view.filter === 'problems' ? 'all' : 'problems' }),
     refresh_text: t(lang, 'btn.refresh'),
-    refresh_action: actionValue(view, { op: 'refresh' }),
+    refresh_action: actionValue(view, cardId, { op: 'refresh' }),
     page: escapeMarkdown(pageText),
   }) as object;
 }
@@ -142,17 +143,17 @@ export function cardBytes(card: object): number {
 }
 
 /** The report card for one page. Problems are trimmed (never rows dropped) if the card would pass 30 KB. */
-export function renderFeishuCard(view: PageView): object {
-  let card = build(view, 3);
+export function renderFeishuCard(view: PageView, cardId: string): object {
+  let card = build(view, cardId, 3);
   for (const maxProblems of [1, 0]) {
     if (cardBytes(card) <= MAX_CARD_BYTES) break;
-    card = build(view, maxProblems);
+    card = build(view, cardId, maxProblems);
   }
   return card;
 }
 
 /** Error, help and "querying…" cards: a title, the text (escaped), and the vendor's words in grey. */
-export function renderFeishuMessage(lang: Lang, msg: ErrorMessage | { title: string; text: string }): object {
+export function renderFeishuMessage(lang: Lang, msg: ErrorMessage | { title: string; text: string }, buttons: readonly CardButton[] = []): object {
   const isError = msg.title === t(lang, 'err.title') || 'detail' in msg;
   const detail = 'detail' in msg && msg.detail
     ? [{ tag: 'markdown', element_id: 'detail', text_size: 'notation', content: `<font color='grey'>${escapeMarkdown(clip(msg.detail, 300))}</font>` }]
@@ -163,7 +164,38 @@ export function renderFeishuMessage(lang: Lang, msg: ErrorMessage | { title: str
     color: isError ? 'orange' : 'blue',
     text: clip(msg.text, 4000).split('\n').map(escapeMarkdown).join('\n'),
     detail,
+    buttons: buttons.length ? [buttonRow(buttons)] : [],
   }) as object;
+}
+
+/**
+ * JSON 2.0 buttons in one flowing row: a callback carries an encodeAction value, a link opens a
+ * page (open.feishu.cn/document/feishu-cards/card-json-v2-components/interactive-components/button).
+ */
+function buttonRow(buttons: readonly CardButton[]): object {
+  return {
+    tag: 'column_set', element_id: 'msg_buttons', flex_mode: 'flow',
+    columns: buttons.slice(0, 4).map((b, i) => ({
+      tag: 'column', width: 'auto',
+      elements: [{
+        tag: 'button', element_id: `msg_btn_${i}`, type: b.primary ? 'primary' : 'default', size: 'small',
+        text: { tag: 'plain_text', content: plain(b.label, 20) },
+        behaviors: ['url' in b ? { type: 'open_url', default_url: b.url } : { type: 'callback', value: { action: b.value } }],
+      }],
+    })),
+  };
+}
+
+/** Any view of the conversation as the Feishu card that shows it. */
+export function renderFeishuView(view: CardView): object {
+  switch (view.kind) {
+    case 'querying':
+      return renderFeishuProgress(view.card.lang, view.text ? `${view.title}\n${view.text}` : view.title);
+    case 'report':
+      return renderFeishuCard(view.page, view.card.id);
+    case 'message':
+      return renderFeishuMessage(view.card.lang, view.message, view.buttons);
+  }
 }
 
 /** The "querying…" / "loaded 120 / 300" card that the report later replaces. */

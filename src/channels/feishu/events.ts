@@ -1,4 +1,3 @@
-import { decodeAction, type CardAction } from '../../core/actions.js';
 import type { Envelope } from './verify.js';
 
 /**
@@ -20,7 +19,8 @@ export interface MessageEvent {
 }
 
 export interface ClickEvent {
-  action?: CardAction;
+  /** The button's value as sent (an encodeAction string, untrusted until decoded). */
+  value?: string;
   chatId: string;
   messageId?: string;
   userId: string;
@@ -80,19 +80,18 @@ export function parseMessage(env: Envelope): MessageEvent | undefined {
   };
 }
 
-/** `card.action.trigger` (§4.3): our button value is `{action: encodeAction(...)}`. */
+/** `card.action.trigger`: our button value is `{action: encodeAction(...)}`, decoded by the conversation. */
 export function parseClick(env: Envelope): ClickEvent | undefined {
   const ev = body(env);
   const context = obj(ev.context);
   const chatId = str(context.open_chat_id);
   if (!chatId) return undefined;
-  const value = obj(obj(ev.action).value);
-  const action = decodeAction(value.action);
+  const value = str(obj(obj(ev.action).value).action);
   const messageId = str(context.open_message_id);
   return {
     chatId,
     userId: str(obj(ev.operator).open_id) ?? '',
-    ...(action ? { action } : {}),
+    ...(value ? { value } : {}),
     ...(messageId ? { messageId } : {}),
   };
 }

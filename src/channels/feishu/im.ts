@@ -15,8 +15,8 @@ export interface Im {
   /** Replies to `messageId` with a card; `uuid` makes a retried reply land once (§2.3 b). Returns the new message id. */
   reply(messageId: string, card: object, uuid: string): Promise<string>;
   patch(messageId: string, card: object): Promise<void>;
-  /** Sends a card into a chat (the meeting-end report); `uuid` makes a resend land once. */
-  send(chatId: string, card: object, uuid: string): Promise<void>;
+  /** Sends a card into a chat (the meeting-end report); `uuid` makes a resend land once. Returns the new message id. */
+  send(chatId: string, card: object, uuid: string): Promise<string>;
   /** The bot's open_id, to tell its @mention from others' (§3.1); undefined if it cannot be read (asked again next time). */
   botOpenId(): Promise<string | undefined>;
   /** Aborted when the channel stops: card patch retries give up instead of holding the shutdown. */
@@ -91,10 +91,12 @@ export function createIm(deps: ImDeps): Im {
       return data.message_id;
     },
     async send(chatId, card, uuid) {
-      await call('send', () => client.im.v1.message.create({
+      const data = await call<{ message_id?: string }>('send', () => client.im.v1.message.create({
         params: { receive_id_type: 'chat_id' },
         data: { receive_id: chatId, msg_type: 'interactive', content: JSON.stringify(card), uuid },
-      }) as Promise<{ code?: number; msg?: string }>);
+      }) as Promise<{ code?: number; msg?: string; data?: { message_id?: string } }>);
+      if (!data?.message_id) throw new ImError(200, undefined, 'send gave no message_id');
+      return data.message_id;
     },
     async patch(messageId, card) {
       await call('patch', () => client.im.v1.message.patch({ path: { message_id: messageId }, data: { content: JSON.stringify(card) } }) as Promise<{ code?: number; msg?: string }>);

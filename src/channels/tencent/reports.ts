@@ -1,3 +1,4 @@
+import { newCardId, saveCard, type CardRecord } from '../../core/card.js';
 import { MeetcheckError, asMeetcheckError, type ErrorCode } from '../../core/errors.js';
 import { t } from '../../core/i18n.js';
 import { describeError } from '../../core/messages.js';
@@ -118,7 +119,7 @@ export async function reportWhenReady(deps: ReportDeps, ctx: RequestContext, mee
         return;
       }
       try {
-        await send(deps, reportContent(deps, stored), room);
+        await send(deps, await reportContent(deps, stored), room);
       } catch (err) {
         await core.store.delete(room).catch(() => undefined);
         throw err;
@@ -130,10 +131,19 @@ export async function reportWhenReady(deps: ReportDeps, ctx: RequestContext, mee
   }
 }
 
-function reportContent(deps: ReportDeps, stored: StoredReport): object | string {
-  return deps.poster.kind === 'feishu'
-    ? renderFeishuCard(viewPage(stored, 0, 'all', deps.pageSize))
-    : renderWecomMarkdown(viewPage(stored, 0, 'all', ALL_ROWS));
+/**
+ * The report as the chat shows it. A Feishu card gets a card record of its own (core/card.ts), so
+ * its buttons page, filter and refresh in that chat like any command's card.
+ */
+async function reportContent(deps: ReportDeps, stored: StoredReport): Promise<object | string> {
+  if (deps.poster.kind !== 'feishu') return renderWecomMarkdown(viewPage(stored, 0, 'all', ALL_ROWS));
+  const { core } = deps;
+  const card: CardRecord = {
+    id: newCardId(), chat: stored.chat, userId: 'tencent-webhook', lang: stored.lang, createdAt: core.clock.now(),
+    command: stored.command, state: { kind: 'report' }, page: 0, filter: 'all', reportId: stored.id,
+  };
+  await saveCard(core.store, card);
+  return renderFeishuCard(viewPage(stored, 0, 'all', deps.pageSize), card.id);
 }
 
 function errorContent(deps: ReportDeps, e: MeetcheckError): object | string {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { encodeAction, type CardAction } from '../../core/actions.js';
+import type { CardView } from '../../core/surface.js';
 import { formatTime, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee, type Level } from '../../core/model.js';
@@ -28,11 +29,10 @@ export const LIMITS_WECOM = {
   taskIdBytes: 128,
 } as const;
 
-/** Keys of buttons that are not page actions (message cards). Unique, and never a valid encodeAction value. */
-export const HELP_KEY = 'mc1|help';
-export const RETRY_KEY = 'mc1|retry';
-/** Shows the task's current report: the button of the "still refreshing" card. */
-export const SHOW_KEY = 'mc1|show';
+/** The help button of a card: every button_interaction card needs one button at least (doc 101032). */
+export function helpKey(cardId: string): string {
+  return encodeAction({ cardId, page: 0, filter: 'all', op: 'help' });
+}
 
 export interface WecomButton {
   text: string;
@@ -77,7 +77,7 @@ export function renderWecomCard(view: PageView, taskId: string): Record<string, 
     desc: clip(desc, LIMITS_WECOM.titleDesc),
     summary: clip(lines.join('\n'), LIMITS_WECOM.subTitle),
     rows: view.rows.slice(0, LIMITS_WECOM.rows).map((a) => ({ keyname: clip(clean(a.name) || '?', LIMITS_WECOM.keyname), value: clip(rowValue(a, lang), LIMITS_WECOM.value) })),
-    buttons: reportButtons(view).map(buttonJson),
+    buttons: reportButtons(view, taskId).map(buttonJson),
     task_id: safeTaskId(taskId),
   }) as Record<string, unknown>;
 }
@@ -85,7 +85,7 @@ export function renderWecomCard(view: PageView, taskId: string): Record<string, 
 /** An error, help or "expired" card. Button_interaction needs at least one button: help by default. */
 export function renderWecomMessage(lang: Lang, msg: ErrorMessage | { title: string; text: string }, taskId: string, buttons?: WecomButton[]): Record<string, unknown> {
   const detail = 'detail' in msg && msg.detail ? clean(msg.detail) : undefined;
-  const list = buttons && buttons.length ? buttons : [{ text: helpLabel(lang), key: HELP_KEY, style: 2 as const }];
+  const list = buttons && buttons.length ? buttons : [{ text: helpLabel(lang), key: helpKey(taskId), style: 2 as const }];
   return fill(templates.message, {
     title: clip(clean(msg.title), LIMITS_WECOM.title),
     text: clip(clean(msg.text, true), LIMITS_WECOM.subTitle),
@@ -96,10 +96,9 @@ export function renderWecomMessage(lang: Lang, msg: ErrorMessage | { title: stri
 }
 
 /** Previous / next only where they lead somewhere (WeCom has no disabled button), then the filter toggle and refresh. */
-export function reportButtons(view: PageView): WecomButton[] {
+export function reportButtons(view: PageView, cardId: string): WecomButton[] {
   const { lang } = view.stored;
-  const id = view.stored.id;
-  const act = (a: Omit<CardAction, 'reportId'>) => encodeAction({ reportId: id, ...a });
+  const act = (a: Omit<CardAction, 'cardId'>) => encodeAction({ cardId, ...a });
   const buttons: WecomButton[] = [];
   if (view.page > 0) buttons.push({ text: t(lang, 'btn.prev'), key: act({ page: view.page - 1, filter: view.filter, op: 'page' }), style: 2 });
   if (view.page < view.pages - 1) buttons.push({ text: t(lang, 'btn.next'), key: act({ page: view.page + 1, filter: view.filter, op: 'page' }), style: 2 });
@@ -107,6 +106,29 @@ export function reportButtons(view: PageView): WecomButton[] {
   buttons.push({ text: other === 'problems' ? problemsLabel(lang) : t(lang, 'btn.all'), key: act({ page: 0, filter: other, op: 'page' }), style: 1 });
   buttons.push({ text: t(lang, 'btn.refresh'), key: act({ page: view.page, filter: view.filter, op: 'refresh' }), style: 2 });
   return uniqueButtons(buttons);
+}
+
+/**
+ * Any view of the conversation as a template_card; its task_id is the card's id, which WeCom echoes
+ * in every click (doc 101027) and which the card's buttons carry too.
+ */
+export function renderWecomView(view: CardView): Record<string, unknown> {
+  const { lang, id } = view.card;
+  switch (view.kind) {
+    case 'querying':
+      // The result shows once it is in: this button asks for the card as it stands then.
+      // The main title holds 26 characters: "loading" there, the query and its progress below.
+      return renderWecomMessage(lang, { title: t(lang, 'loading'), text: view.text ? `${view.title}\n${view.text}` : view.title }, id, [
+        { text: t(lang, 'btn.refresh'), key: encodeAction({ cardId: id, page: 0, filter: view.card.filter, op: 'show' }), style: 1 },
+      ]);
+    case 'report':
+      return renderWecomCard(view.page, id);
+    case 'message': {
+      // Template cards have no link buttons: an open_url button is left to the platforms that have them.
+      const buttons: WecomButton[] = view.buttons.flatMap((b) => ('value' in b ? [{ text: b.label, key: b.value, style: b.primary ? 1 as const : 2 as const }] : []));
+      return renderWecomMessage(lang, view.message, id, [...buttons, { text: helpLabel(lang), key: helpKey(id), style: 2 }]);
+    }
+  }
 }
 
 /** "Only problems" is cut at 10 characters; English gets a word that fits. */
