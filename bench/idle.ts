@@ -1,4 +1,4 @@
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { buildState } from '../scripts/build-state.mjs';
@@ -106,7 +106,11 @@ async function warmUp(url: string): Promise<number> {
 
 /** A Node process that runs nothing but the probe (and what `execArgv` imports). */
 async function bareNode(execArgv: string[]): Promise<Usage> {
-  const child = fork(fileURLToPath(probe), [], { cwd: root, execArgv: ['--expose-gc', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(probe), [], {
+    cwd: root,
+    execArgv: ['--expose-gc', ...execArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const usage = await measure(child);
   child.disconnect();
   return usage;
@@ -125,7 +129,8 @@ async function serverRss(script: string, args: string[], execArgv: string[]): Pr
 }
 
 export async function benchIdle(): Promise<BenchResult[]> {
-  if (buildState(root) !== 'fresh') execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.mjs', import.meta.url))], { stdio: 'inherit' });
+  if (buildState(root) !== 'fresh')
+    execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.mjs', import.meta.url))], { stdio: 'inherit' });
   const floor = await bareNode([]);
   // The largest dependency, imported at start even in demo mode (src/http/lark.ts, channels/feishu, vendors/feishu).
   const lark = await bareNode(['--import', '@larksuiteoapi/node-sdk']);

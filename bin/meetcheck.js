@@ -25,7 +25,9 @@ async function loadCli() {
     ({ register } = await import('tsx/esm/api'));
   } catch (err) {
     if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    process.stderr.write('meetcheck: dist/ is missing or older than src/, and tsx (a dev dependency) is not installed: run `npm run build` first\n');
+    process.stderr.write(
+      'meetcheck: dist/ is missing or older than src/, and tsx (a dev dependency) is not installed: run `npm run build` first\n',
+    );
     process.exit(1);
   }
   register();

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { STAMP, buildState, inputs } from './build-state.mjs';
+import { buildState, inputs, STAMP } from './build-state.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { 'out-dir': { type: 'string' }, 'if-stale': { type: 'boolean' } } });
@@ -26,7 +26,10 @@ const within = (dir, parent) => {
   const rel = relative(parent, dir);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 };
-if (within(root, outDir) || ['src', 'cards', 'bin', 'scripts', 'test', 'bench', 'docs', '.git'].some((d) => within(outDir, join(root, d)))) {
+if (
+  within(root, outDir) ||
+  ['src', 'cards', 'bin', 'scripts', 'test', 'bench', 'docs', '.git'].some((d) => within(outDir, join(root, d)))
+) {
   console.error(`build: refusing to use ${outDir} as the output directory (it would delete sources)`);
   process.exit(2);
 }

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +94,10 @@ describe('npm run build', () => {
       body: JSON.stringify({ text: '/quality demo:123456789' }),
     });
     expect(res.statusCode).toBe(200);
-    const replies = (await res.body.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const replies = (await res.body.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const card = replies.at(-1)!;
     const feishuTemplate = JSON.parse(readFileSync(join(root, 'cards/feishu/report.json'), 'utf8'));
     const wecomTemplate = JSON.parse(readFileSync(join(root, 'cards/wecom/report.json'), 'utf8'));
