@@ -32,7 +32,6 @@ const TENCENT = { appId: '200000001', secretId: 'AKIDbenchsecretid', secretKey: 
 const TENCENT_MEETING_ID = '7567173273889276131';
 
 const nowS = () => Math.floor(Date.now() / 1000);
-const since = (t0: number, t: number | undefined) => (t === undefined ? NaN : t - t0);
 const minOf = (xs: (number | undefined)[]) => Math.min(...xs.filter((x): x is number => x !== undefined && Number.isFinite(x)));
 
 /**
@@ -167,7 +166,7 @@ async function wecomFloor(base: string): Promise<number> {
   const agent = new Agent({ connections: 4 });
   const json = async (url: string, body?: unknown) => {
     const res = await request(url, { method: body ? 'POST' : 'GET', ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}), dispatcher: agent });
-    return (await res.body.json()) as Record<string, any>;
+    return (await res.body.json()) as Record<string, unknown>;
   };
   const t0 = performance.now();
   const token = (await json(`${base}/cgi-bin/gettoken?corpid=${FAKE_CORP_ID}&corpsecret=${FAKE_SECRET}`)).access_token as string;
@@ -285,7 +284,7 @@ async function tencentFloor(proxy: LatencyProxy): Promise<{ total: number; looku
     const uri = `${path}?${buildQuery(params)}`;
     const headers = signedHeaders({ ...TENCENT, method: 'GET', uri, body: '', nowMs: Date.now() });
     const res = await request(`${proxy.url}${uri}`, { method: 'GET', headers, dispatcher: agent });
-    const json = (await res.body.json()) as Record<string, any>;
+    const json = (await res.body.json()) as Record<string, unknown>;
     if (res.statusCode !== 200) throw new Error(`tencent floor ${path}: ${JSON.stringify(json).slice(0, 200)}`);
     return json;
   };

@@ -1,6 +1,7 @@
 import { markdownRows, printResult, type BenchResult } from './lib.js';
 import { benchCallbackAck } from './callback.js';
 import { benchWecomCallbackAck } from './callback-wecom.js';
+import { benchIdle } from './idle.js';
 import { benchLargeMeetings } from './large.js';
 import { benchMemory } from './memory.js';
 import { benchPageFlip } from './pageflip.js';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   large: () => benchLargeMeetings(),
   pageflip: () => benchPageFlip(),
   memory: () => benchMemory(),
+  idle: () => benchIdle(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, enabledVendors, loadConfig, loadDotEnv, type Config } from './config.js';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { renderMessage, renderTable } from './channels/console/terminal.js';
 import { systemClock } from './core/clock.js';
 import { parseCommand } from './core/command.js';

@@ -239,7 +239,10 @@ const queues = new WeakMap<Store, Map<string, Promise<void>>>();
  */
 export async function saveReport(store: Store, stored: StoredReport): Promise<void> {
   let byId = queues.get(store);
-  if (!byId) queues.set(store, (byId = new Map()));
+  if (!byId) {
+    byId = new Map();
+    queues.set(store, byId);
+  }
   const queue = byId;
   const run = (queue.get(stored.id) ?? Promise.resolve()).then(() => writeReport(store, stored));
   const tail = run.then(() => undefined, () => undefined);
@@ -295,10 +298,10 @@ async function writeReport(store: Store, stored: StoredReport): Promise<void> {
   let index: Written['index'];
   if (prev && sameStrings(prev.index.values, values)) {
     index = prev.index;
-    prev.index.keys.forEach((key, i) => kept.push([key, values[i]!]));
+    for (const [i, key] of prev.index.keys.entries()) kept.push([key, values[i]!]);
   } else {
     index = { save, keys: lists.map(([list, j]) => indexKey(id, save, list, j)), values };
-    index.keys.forEach((key, i) => writes.push([key, values[i]!]));
+    for (const [i, key] of index.keys.entries()) writes.push([key, values[i]!]);
     if (prev) stale.push(...prev.index.keys);
   }
 

@@ -44,5 +44,6 @@ export interface Surface {
    * id), later calls update it. `final` marks the last update of a run, which a surface must deliver
    * (retrying as its platform needs); earlier ones it may coalesce or drop.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a surface without message handles (WeCom, the console, the CLI) returns nothing.
   show(view: CardView, final: boolean): Promise<string | void>;
 }

@@ -7,16 +7,19 @@ import { loadConfig } from '../../src/config.js';
 import { t } from '../../src/core/i18n.js';
 import { startServer, type Running } from '../../src/main.js';
 import { hasProblems, loadReport, sortAttendees, type StoredReport } from '../../src/core/report.js';
+import type { ConsoleReply } from '../../src/channels/console/surfaces.js';
 import { manualClock } from '../helpers/core.js';
 
 /**
  * The console in a real browser (Debian's Chromium driven by playwright-core): type a command,
  * see the Feishu card with attendees worst first, page and filter with the keyboard, switch to
- * the WeCom rendering. Writes docs/console.png, the screenshot the README shows.
+ * the WeCom rendering. Screenshots go to test-results/; with UPDATE_SCREENSHOTS=1 they go to docs/
+ * instead (docs/console.png is the one the README shows), so a plain test run changes no tracked file.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = fileURLToPath(new URL('../../docs/console.png', import.meta.url));
+const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/' : '../../test-results/';
+const SCREENSHOT = fileURLToPath(new URL(`${SCREENSHOT_DIR}console.png`, import.meta.url));
 const haveChromium = existsSync(CHROMIUM);
 // On a developer machine without Chromium the test says so and skips; in CI a missing browser is a failure.
 const skip = !haveChromium && !process.env.CI;
@@ -30,11 +33,13 @@ describe.skipIf(skip)('console in a browser', () => {
   let page: Page;
   const vendor = { calls: 0 };
   const pageErrors: string[] = [];
+  /** The console API's answer to the last button press: the JSON the page draws from. */
+  let lastReply: ConsoleReply | undefined;
   const foreignRequests: string[] = [];
 
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`CI is set but ${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-    // A fixed clock makes the demo meeting (and so docs/console.png) the same on every run.
+    // A fixed clock makes the demo meeting (and so the screenshot) the same on every run.
     running = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', MEETCHECK_LANG: 'en' }), { clock: manualClock() });
     const demo = running.core.vendors.get('demo')!;
     const original = demo.fetchReport.bind(demo);
@@ -74,9 +79,11 @@ describe.skipIf(skip)('console in a browser', () => {
   async function pressButton(label: string): Promise<void> {
     const host = page.locator('.card-host').last();
     const draws = Number(await host.getAttribute('data-draws'));
+    const answered = page.waitForResponse((r) => r.url() === `${running.url}/console/api/action`);
     // Keyboard, not mouse: every card button is reachable and works with Enter.
     await button(label).focus();
     await page.keyboard.press('Enter');
+    lastReply = (await (await answered).json()) as ConsoleReply;
     // The card is redrawn in place once the answer to the click is in.
     await page.waitForFunction((before) => {
       const h = [...document.querySelectorAll('.card-host')].at(-1);
@@ -137,10 +144,16 @@ describe.skipIf(skip)('console in a browser', () => {
     await page.getByLabel('WeCom').focus();
     await page.keyboard.press('Space');
     await page.waitForSelector('.card-host[data-surface="wecom"] .wc-card');
-    const rows = await page.locator('.card-host .wc-card').last().locator('.wc-hrow').count();
-    expect(rows).toBeGreaterThan(0);
-    expect(rows).toBeLessThanOrEqual(6);
-    expect(await page.locator('.card-host .wc-card').last().locator('.wc-btn').count()).toBeGreaterThan(0);
+    // It draws the WeCom card of the last answer: one row per horizontal_content_list item (at most
+    // 6, WeCom's limit) and one button per button_list item, in order.
+    expect(lastReply?.type).toBe('card');
+    const wecomCard = lastReply!.type === 'card' ? (lastReply!.wecom.card as { horizontal_content_list: { keyname: string }[]; button_list: { text: string }[] }) : undefined;
+    const wc = page.locator('.card-host .wc-card').last();
+    const keynames = wecomCard!.horizontal_content_list.map((r) => r.keyname);
+    expect(keynames.length).toBeGreaterThanOrEqual(1);
+    expect(keynames.length).toBeLessThanOrEqual(6);
+    expect(await wc.locator('.wc-hrow dt').allTextContents()).toEqual(keynames);
+    expect(await wc.locator('.wc-btn').allTextContents()).toEqual(wecomCard!.button_list.map((b) => b.text));
     await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-wecom.png'), fullPage: true });
 
     expect(pageErrors).toEqual([]);

@@ -8,7 +8,7 @@ import { createMemoryStore } from '../../src/store/memory.js';
 import { createRedisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/types.js';
 import { attendee, manualClock, report } from '../helpers/core.js';
-import { recordingStore, type RecordingStore, type StoreCall } from '../store/recording.js';
+import { recordingStore, type StoreCall } from '../store/recording.js';
 import { IN_CI, REDIS_URL, cleanPrefix, keysUnder, probeRedis, testPrefix } from '../store/redis-env.js';
 
 /**
@@ -22,7 +22,10 @@ const NAMES = ['王伟', '李娜', 'Alice Chen', 'bob', '张敏', 'Zoë', '陈�
 /** A deterministic crowd with every kind of row, problems interleaved with healthy rows, and many equal names (ties go by key). */
 function crowd(n: number, seed = 7): Attendee[] {
   let x = seed;
-  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const rnd = () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x / 2 ** 32;
+  };
   const out: Attendee[] = [];
   for (let i = 0; i < n; i++) {
     const r = rnd();

@@ -211,7 +211,7 @@ export function attachFakeFeishuWs(server: Server, baseUrl: () => string, opts: 
             socket = client;
             const ready = waiters;
             waiters = [];
-            ready.forEach((r) => r());
+            for (const r of ready) r();
           }
           return;
         }

@@ -10,6 +10,9 @@ import { buildApp } from '../../src/app.js';
 import { createMetrics } from '../../src/metrics.js';
 import { silentLogger } from '../../src/log.js';
 import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { createMemoryStore } from '../../src/store/memory.js';
+import type { Store } from '../../src/store/types.js';
 import type { AddressInfo } from 'node:net';
 
 let running: Running | undefined;
@@ -74,16 +77,24 @@ describe('the app', () => {
     }
   });
 
-  it('graceful shutdown waits for replies in flight', async () => {
-    running = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }));
+  it('graceful shutdown waits for replies in flight, and closes the store only after them', async () => {
     const order: string[] = [];
+    const memory = createMemoryStore();
+    const store: Store = { ...memory, close: async () => { order.push('store closed'); await memory.close(); } };
+    running = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), { store });
+    const { server } = running;
     let finish!: () => void;
     void running.core.tasks.run('reply', () => new Promise<void>((r) => (finish = () => { order.push('reply sent'); r(); })));
     const closed = running.close().then(() => order.push('closed'));
-    await Promise.resolve();
+    // Let close() go as far as it can while the reply is pending: the listener is gone ('close'
+    // fires once no connection is left), then one turn of the event loop runs every continuation
+    // queued behind it. A close() that did not wait would have closed the store and resolved by now.
+    await once(server, 'close');
+    await new Promise<void>((r) => setImmediate(r));
+    expect(order).toEqual([]);
     finish();
     await closed;
-    expect(order).toEqual(['reply sent', 'closed']);
+    expect(order).toEqual(['reply sent', 'store closed', 'closed']);
     running = undefined;
   });
 

@@ -66,7 +66,10 @@ export function recordingStore(inner: Store): RecordingStore {
     async expire(keys, ttlMs) {
       await store.before?.({ op: 'expire', keys: [...keys], ttlMs });
       const alive = await inner.expire!(keys, ttlMs);
-      keys.forEach((k, i) => (alive[i] ? live.add(k) : live.delete(k)));
+      for (const [i, k] of keys.entries()) {
+        if (alive[i]) live.add(k);
+        else live.delete(k);
+      }
       calls.push({ op: 'expire', keys: [...keys], chars: 0, ttlMs });
       return alive;
     },

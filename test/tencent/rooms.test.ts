@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TencentConfig } from '../../src/config.js';
 import { MeetcheckError } from '../../src/core/errors.js';
-import type { MeetingReport } from '../../src/core/model.js';
 import type { FetchOptions, VendorQuery } from '../../src/core/vendor.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';

@@ -150,7 +150,11 @@ describe('WeCom long connection through the official SDK', () => {
     const a = client(core);
     await a.start();
     let held: Received | undefined;
-    server.ackRule = (f) => (!held && body(f).stream ? ((held = f), 'hold') : undefined);
+    server.ackRule = (f) => {
+      if (held || !body(f).stream) return undefined;
+      held = f;
+      return 'hold';
+    };
     const req = server.pushMessage(textBody('m1', '@bot /quality 123456789'));
     const first = await server.waitFor((f) => f.headers.req_id === req);
     expect(first).toBe(held);

@@ -7,7 +7,7 @@ import { HttpError, parseJsonObject, readRawBody } from '../../http/body.js';
 import type { Channel } from '../types.js';
 import { WebhookCryptoError, aesKeyOf, decodeCheckStr, decodeEvent, verifySignature } from './crypto.js';
 import { createPoster, type ReportPoster } from './post.js';
-import { DEDUPE_TTL_MS, dedupeKey, reportContext, reportWhenReady, type EndedMeeting } from './reports.js';
+import { DEDUPE_TTL_MS, dedupeKey, reportContext, reportWhenReady, } from './reports.js';
 import { endedMeetings } from './event.js';
 
 /**

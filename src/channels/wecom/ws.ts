@@ -132,7 +132,8 @@ type Sdk = typeof import('@wecom/aibot-node-sdk');
 let sdkModule: Sdk | undefined;
 /** Loaded on first start only, so URL-mode processes never load the SDK (nor the axios it requires). */
 async function loadSdk(): Promise<Sdk> {
-  return (sdkModule ??= await import('@wecom/aibot-node-sdk'));
+  sdkModule ??= await import('@wecom/aibot-node-sdk');
+  return sdkModule;
 }
 
 export function createWsClient(opts: WsClientOptions): WsClient {

@@ -195,7 +195,7 @@ export function createCodeLookup(opts: CodeLookupOptions): CodeLookup {
             const room = MAX_INFO_CALLS - infoCalls;
             if (fresh.length > room) capped = true;
             const batch = fresh.slice(0, Math.max(0, room));
-            batch.forEach((id) => checked.add(id));
+            for (const id of batch) checked.add(id);
             const info = await firstMatch(batch, matches, INFO_CONCURRENCY, checkDeadline);
             if (info) {
               const meetingId = batch[info.index]!;
