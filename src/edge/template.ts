@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
  *   "a {{name}} b"  placeholders inside a longer string are replaced by the value as text;
  *   "{{...name}}"   an array item is replaced by the items of the array value;
  *   "{{name?}}"     an optional whole value: when it is undefined or an empty array, the object key
- *                   (or array item) is left out, for fields a platform refuses empty (WeCom's
- *                   horizontal_content_list).
+ *                   (or array item) is left out, for optional fields that are better absent
+ *                   than empty (WeCom's horizontal_content_list, "列表长度不超过6", doc 101032).
  * The one rule for missing values: a placeholder without a value (no such key, or undefined) that is
  * not marked optional is a bug in the renderer, so fill throws a TemplateError at render time, and
  * every renderer's tests render every template, instead of sending a card with a hole in it.
