@@ -5,6 +5,8 @@
 import { decodeAction } from '../../src/core/actions.js';
 import type { From, Inbound } from '../../src/channels/wecom/inbound.js';
 import type { ClickEvent, MessageEvent } from '../../src/channels/feishu/events.js';
+import { eventTime } from '../../src/channels/tencent/event.js';
+import type { EndedMeeting } from '../../src/channels/tencent/reports.js';
 
 const MAX_TEXT = 4000;
 
@@ -128,4 +130,30 @@ export function parseClickBefore(env: Envelope): ClickEvent | undefined {
     ...(action ? { action } : {}),
     ...(messageId ? { messageId } : {}),
   };
+}
+
+// src/channels/tencent/event.ts endedMeetings (without its shape log)
+export function endedMeetingsBefore(payload: unknown, traceId: string | undefined): EndedMeeting[] {
+  const out: EndedMeeting[] = [];
+  for (const item of Array.isArray(payload) ? payload : []) {
+    const entry = (typeof item === 'object' && item !== null ? item : {}) as { meeting_info?: unknown; operate_time?: unknown };
+    const info = entry.meeting_info as Record<string, unknown> | undefined;
+    if (!info || typeof info !== 'object') continue;
+    const id = typeof info.meeting_id === 'string' ? info.meeting_id : undefined;
+    if (!id || !/^\d{1,32}$/.test(id)) continue;
+    const m: EndedMeeting = { meetingId: id };
+    if (typeof info.meeting_code === 'string' && /^\d{6,12}$/.test(info.meeting_code)) m.code = info.meeting_code;
+    const sub = info.sub_meeting_id ?? info.current_sub_meeting_id;
+    if ((typeof sub === 'string' || typeof sub === 'number') && /^[\w-]{1,64}$/.test(String(sub))) m.subMeetingId = String(sub);
+    const start = eventTime(info.start_time);
+    const end = eventTime(info.end_time);
+    const at = eventTime(entry.operate_time);
+    if (start) m.startTime = start.s;
+    if (end) m.endTime = end.s;
+    if (at) m.endedAt = at.s;
+    if (traceId) m.traceId = traceId;
+
+    out.push(m);
+  }
+  return out;
 }

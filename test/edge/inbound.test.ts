@@ -4,7 +4,9 @@ import { eventType, parseClick, parseMessage } from '../../src/channels/feishu/e
 import { parseTencentEvent } from '../../src/channels/tencent/verify.js';
 import { parseInbound } from '../../src/channels/wecom/inbound.js';
 import { HttpError } from '../../src/http/body.js';
-import { eventTypeBefore, parseClickBefore, parseInboundBefore, parseMessageBefore } from './before-parsers.js';
+import { endedMeetings } from '../../src/channels/tencent/event.js';
+import { createLogger } from '../../src/log.js';
+import { endedMeetingsBefore, eventTypeBefore, parseClickBefore, parseInboundBefore, parseMessageBefore } from './before-parsers.js';
 
 /** A fixed pseudo-random source (mulberry32): the same payloads on every run. */
 function random(seed: number) {
@@ -108,6 +110,27 @@ describe('Feishu eventType, parseMessage and parseClick by schema read every env
 });
 
 describe('Tencent Meeting event envelope', () => {
+  it(`reads ${N / 4} generated meeting.end payloads (DOC 51619 shapes and broken ones) as the hand-written parser did`, () => {
+    const { pick, field, wire } = generator(13, 0.85);
+    const log = createLogger('silent');
+    let reports = 0;
+    for (let i = 0; i < N / 4; i++) {
+      const item = () => field({
+        operate_time: field(pick([1795320000123, '1795320000', '2020-12-29 17:41:04'])),
+        meeting_info: field({
+          meeting_id: field(pick(['6058890385480921052', '60588903854809210521234567890123456', 'abc'])), meeting_code: field(pick(['530812452', '12', 530812452])),
+          sub_meeting_id: field(pick(['1795316400', 1795316400, 'bad id!'])), current_sub_meeting_id: field('c-1'),
+          start_time: field(pick([1795316400, '2020-12-29 17:41:04', 0])), end_time: field(1795320000),
+        }),
+      });
+      const payload = wire(field([item(), item(), item()]));
+      const got = endedMeetings(payload, 'tr', log);
+      expect(got).toEqual(endedMeetingsBefore(payload, 'tr'));
+      reports += got.length;
+    }
+    expect(reports).toBeGreaterThan(N / 10);
+  });
+
   it('reads the name and trace id; anything else reads as an event without a name', () => {
     expect(parseTencentEvent({ event: 'meeting.end', trace_id: 'tr', payload: [{ a: 1 }] })).toEqual({ event: 'meeting.end', trace_id: 'tr', payload: [{ a: 1 }] });
     expect(parseTencentEvent({ event: 5, trace_id: 6 })).toEqual({ event: '' });
