@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Lang } from './core/i18n.js';
 import { VENDORS, type VendorName } from './core/model.js';
+import { ENCODING_AES_KEY } from './edge/msgcrypt.js';
 
 /**
  * Environment → typed, validated Config, once at start. A bad value stops the start with one line
@@ -337,11 +338,11 @@ function url(raw: string, name: string): string {
 }
 
 /**
- * An EncodingAESKey: 43 characters of base64 without the trailing "=" (WeCom:
- * wecom-bot-and-meeting-api.md §2; Tencent Meeting: tencent-meeting-api.md §3.5, doc 54658).
+ * An EncodingAESKey: 43 characters of base64 without the trailing "=" (WeCom doc 101033; Tencent
+ * Meeting cloud.tencent.com/document/product/1095/54658), checked by the crypto's own rule.
  */
 function aesKey(raw: string, name: string, console = 'WeCom'): string {
-  if (!/^[A-Za-z0-9+/]{43}$/.test(raw)) throw new ConfigError(name, `the 43-character EncodingAESKey from the ${console} console (value not shown)`);
+  if (!ENCODING_AES_KEY.test(raw)) throw new ConfigError(name, `the 43-character EncodingAESKey from the ${console} console (value not shown)`);
   return raw;
 }
 

@@ -4,6 +4,7 @@ import { createConversation } from '../../core/conversation.js';
 import { t } from '../../core/i18n.js';
 import type { CoreDeps, RequestContext } from '../../core/quality.js';
 import type { CardView, Surface as CoreSurface } from '../../core/surface.js';
+import { v } from '../../edge/schema.js';
 import { HttpError } from '../../http/body.js';
 import { cardReply, messageReply, pageSizeOf, plainMessageReply, progressReply, type ConsoleReply, type Surface } from './surfaces.js';
 
@@ -33,20 +34,40 @@ export interface ActionRequest {
   taskId: string;
 }
 
-/** WeCom's task_id alphabet and length (developer.work.weixin.qq.com/document/path/101032). */
+/**
+ * WeCom's task_id alphabet and length: "只能由数字、字母和“_-@”组成，最长128字节"
+ * (developer.work.weixin.qq.com/document/path/101032).
+ */
 const TASK_ID = /^[0-9A-Za-z_\-@]{1,128}$/;
 
-/** Parses the untrusted request bodies once, at the edge. */
+/** The untrusted request bodies, parsed once at the edge, fields checked in order. */
+const CommandBody = v.object({ text: v.string() });
+const ActionBody = v.object({
+  action: v.string(),
+  surface: v.picklist(['feishu', 'wecom']),
+  taskId: v.pipe(v.string(), v.regex(TASK_ID)),
+});
+/** The 400 for the first field that is missing or wrong. */
+const FIELD_MESSAGES: Readonly<Record<string, string>> = {
+  text: 'text must be a string',
+  action: 'action must be a string',
+  surface: 'surface must be "feishu" or "wecom"',
+  taskId: 'taskId must be a WeCom task_id ([0-9A-Za-z_-@], at most 128)',
+};
+
+function parsedOr400<const S extends v.GenericSchema>(schema: S, body: Record<string, unknown>): v.InferOutput<S> {
+  const r = v.safeParse(schema, body, { abortEarly: true });
+  if (r.success) return r.output;
+  const key = r.issues[0].path?.[0]?.key;
+  throw new HttpError(400, (typeof key === 'string' ? FIELD_MESSAGES[key] : undefined) ?? 'bad request body');
+}
+
 export function parseCommandRequest(body: Record<string, unknown>): CommandRequest {
-  if (typeof body.text !== 'string') throw new HttpError(400, 'text must be a string');
-  return { text: body.text };
+  return parsedOr400(CommandBody, body);
 }
 
 export function parseActionRequest(body: Record<string, unknown>): ActionRequest {
-  if (typeof body.action !== 'string') throw new HttpError(400, 'action must be a string');
-  if (body.surface !== 'feishu' && body.surface !== 'wecom') throw new HttpError(400, 'surface must be "feishu" or "wecom"');
-  if (typeof body.taskId !== 'string' || !TASK_ID.test(body.taskId)) throw new HttpError(400, 'taskId must be a WeCom task_id ([0-9A-Za-z_-@], at most 128)');
-  return { action: body.action, surface: body.surface, taskId: body.taskId };
+  return parsedOr400(ActionBody, body);
 }
 
 /**

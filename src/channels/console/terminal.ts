@@ -2,35 +2,18 @@ import { formatTime, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
+import { clipWidth, displayWidth, terminalText } from '../../edge/text.js';
 
-/** Display width: CJK and full-width characters take two terminal columns. */
-export function displayWidth(s: string): number {
-  let w = 0;
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    w += cp >= 0x1100 && (cp <= 0x115f || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || cp >= 0x20000) ? 2 : 1;
-  }
-  return w;
-}
+/** Terminal columns (CJK takes two): displayWidth in src/edge/text.ts, re-exported here. */
+export { displayWidth };
 
 function pad(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
 }
 
-function clip(s: string, width: number): string {
-  if (displayWidth(s) <= width) return s;
-  let out = '';
-  for (const ch of s) {
-    if (displayWidth(out + ch) > width - 1) break;
-    out += ch;
-  }
-  return out + '…';
-}
-
-/** Terminal control characters in vendor text must not reach the terminal. */
-function safe(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
-}
+/** Cut to terminal columns (clipWidth); control characters out (terminalText): both in src/edge/text.ts. */
+const clip = clipWidth;
+const safe = terminalText;
 
 /** The report as a terminal table: header, summary, one row per attendee on the view, worst first. */
 export function renderTable(view: PageView): string {

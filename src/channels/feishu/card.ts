@@ -4,6 +4,7 @@ import { formatTime, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee, type Level } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
+import { clip, escapeFeishuMarkdown as escapeMarkdown, plainLine } from '../../edge/text.js';
 import { fill, loadTemplate } from './template.js';
 
 /**
@@ -20,34 +21,11 @@ const MAX_ROWS = 150;
 const MAX_NAME_CHARS = 40;
 const MAX_PROBLEM_CHARS = 80;
 
-/**
- * Escapes text for a Feishu markdown element so it shows as written: `john_doe` keeps its
- * underscore, `<at id=all></at>` pings nobody, `**x**` is not bold, `[x](url)` is no link. This is
- * how Feishu's own plugin escapes text for card markdown (larksuite/openclaw-lark
- * src/card/builder.ts: backslashes doubled, then `` ` * _ { } [ ] < > `` each behind a backslash),
- * which relies on the clients honouring backslash escapes; numeric entities (`&#95;`, used here
- * before) are not documented for card markdown and show literally where not decoded. An `&` that would start an
- * entity becomes `&amp;`, so `&lt;at id=all&gt;` cannot turn into a tag; a plain "A & B" is left as
- * written. Line breaks collapse so a name cannot start a heading or a list. `~` is left alone, as
- * the plugin does: at worst a name with `~~` shows struck through, never pings or links.
- */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(/&(?=#?[0-9A-Za-z]+;)/g, '&amp;')
-    .replace(/\\/g, '\\\\')
-    .replace(/([`*_{}[\]<>])/g, '\\$1');
-}
-
-function clip(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, max - 1).join('') + '…';
-}
+/** Escapes vendor text for a Feishu markdown element: escapeFeishuMarkdown (src/edge/text.ts), under its old name. */
+export { escapeMarkdown };
 
 /** Plain-text fields still get control characters removed and a bounded length. */
-function plain(text: string, max = 100): string {
-  return clip(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim(), max);
-}
+const plain = (text: string, max = 100): string => plainLine(text, max);
 
 const LEVEL_COLOUR: Record<Level, string> = { 0: 'grey', 1: 'green', 2: 'wathet', 3: 'orange', 4: 'red' };
 

@@ -1,21 +1,24 @@
-import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { FeishuConfig } from '../../config.js';
 import type { Clock } from '../../core/clock.js';
+import { jsonObject, maybe, nonEmpty, parsed, v } from '../../edge/schema.js';
+import { checkWindow, safeEqual, SIGNATURE_WINDOW_MS } from '../../edge/verify.js';
 import { HttpError, parseJsonObject, readRawBody } from '../../http/body.js';
 
 /**
- * Verifies and opens one Feishu callback (events and card actions alike), over the raw bytes.
- * feishu-bot-and-vc-api.md §2.1: with an Encrypt Key the body is `{"encrypt": base64(iv ‖
- * AES-256-CBC(sha256(key), iv, json))}` and the headers carry
- * `X-Lark-Signature = sha256hex(timestamp + nonce + key + rawBody)`; the URL-verification
- * challenge alone is unsigned. With only a Verification Token the body's token is compared.
- * The SDK adapters answer a bad signature with a silent 204 and never check the token or the
- * timestamp (§1.8, §0.9); here a forged or stale request gets a 401 and is never processed.
+ * Verifies and opens one Feishu callback (events and card actions alike), over the raw bytes
+ * (open.feishu.cn/document/server-docs/event-subscription-guide/event-subscription-configure-/encrypt-key-encryption-configuration-case):
+ * with an Encrypt Key the body is `{"encrypt": base64(iv ‖ AES-256-CBC(sha256(key), iv, json))}` and
+ * the headers carry `X-Lark-Signature = sha256hex(timestamp + nonce + key + rawBody)`; the
+ * URL-verification challenge alone is unsigned. With only a Verification Token the body's token is
+ * compared. The Lark SDK's adapters (larksuite/node-sdk dispatcher/request-handle.ts) answer a bad
+ * signature with a silent 204 and never check the token or the timestamp; here a forged or stale
+ * request gets a 401 and is never processed.
  */
 
-/** Replay window for signed requests, after bolt-js verify-request.ts (anchors.md §4.1): 5 minutes. */
-export const SIGNATURE_WINDOW_MS = 5 * 60_000;
+/** The replay window for signed requests (one for every platform, src/edge/verify.ts): 5 minutes. */
+export { SIGNATURE_WINDOW_MS, safeEqual };
 /**
  * A text message may be up to 150 KB (open.feishu.cn/document/server-docs/im-v1/message/create:
  * "文本消息请求体最大不能超过 150 KB"), and its receive event carries it whole; encrypted, base64 adds a
@@ -38,25 +41,29 @@ export function sign(timestamp: string, nonce: string, encryptKey: string, rawBo
   return createHash('sha256').update(timestamp + nonce + encryptKey).update(rawBody).digest('hex');
 }
 
-/** Constant-time string comparison; unequal lengths are compared against themselves so timing says nothing. */
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  if (x.length !== y.length) {
-    timingSafeEqual(x, x);
-    return false;
-  }
-  return timingSafeEqual(x, y);
-}
+/** An encrypted body: `{"encrypt": "<base64>"}`. */
+const Encrypted = v.object({ encrypt: v.string() });
+/**
+ * The verification token: schema 2.0 carries it in `header.token`, v1 events and the challenge at
+ * the top (open.feishu.cn/document/server-docs/event-subscription-guide/event-subscription-configure-/encrypt-key-encryption-configuration-case).
+ */
+const Tokens = v.object({
+  header: maybe(v.object({ token: v.optional(v.unknown()) })),
+  token: v.optional(v.unknown()),
+});
+/** The URL-verification challenge. */
+const Challenge = v.object({ type: v.literal('url_verification'), challenge: v.string() });
+/** The signed headers; the nonce may be empty. */
+const Signed = v.object({ ts: nonEmpty, nonce: v.string(), signature: nonEmpty });
 
 function tokenOf(env: Envelope): string | undefined {
-  const header = env.header as { token?: unknown } | undefined;
-  const token = header?.token ?? env.token;
+  const t = parsed(Tokens, env);
+  const token = t?.header?.token ?? t?.token;
   return typeof token === 'string' ? token : undefined;
 }
 
-export function isChallenge(env: Envelope): boolean {
-  return env.type === 'url_verification' && typeof env.challenge === 'string';
+export function isChallenge(env: Envelope): env is Envelope & { challenge: string } {
+  return v.is(Challenge, env);
 }
 
 /**
@@ -66,26 +73,27 @@ export function isChallenge(env: Envelope): boolean {
 export async function openCallback(ctx: Context, config: FeishuConfig, clock: Clock): Promise<Envelope> {
   const raw = await readRawBody(ctx, CALLBACK_BODY_LIMIT);
   const outer = parseJsonObject(raw);
+  const encrypted = parsed(Encrypted, outer);
   let env: Envelope = outer;
   if (config.encryptKey) {
-    if (typeof outer.encrypt !== 'string') throw new HttpError(401, 'expected an encrypted body');
+    if (!encrypted) throw new HttpError(401, 'expected an encrypted body');
+    let inner: Envelope | undefined;
     try {
-      env = parseJsonObject(Buffer.from(decrypt(config.encryptKey, outer.encrypt), 'utf8'));
+      inner = parsed(jsonObject, JSON.parse(decrypt(config.encryptKey, encrypted.encrypt)));
     } catch {
-      throw new HttpError(400, 'body does not decrypt');
+      inner = undefined;
     }
-    // The challenge is the one unsigned request (§2.1); decrypting it with our key already shows
+    if (!inner) throw new HttpError(400, 'body does not decrypt');
+    env = inner;
+    // The challenge is the one unsigned request (same page); decrypting it with our key already shows
     // it came from someone holding the key, and the token check below still applies.
     if (!isChallenge(env)) {
-      const ts = ctx.get('x-lark-request-timestamp');
-      const nonce = ctx.get('x-lark-request-nonce');
-      const signature = ctx.get('x-lark-signature');
-      if (!ts || !signature) throw new HttpError(401, 'missing signature');
-      if (!safeEqual(sign(ts, nonce, config.encryptKey, raw), signature.toLowerCase())) throw new HttpError(401, 'bad signature');
-      const sentAt = Number(ts) * 1000;
-      if (!Number.isFinite(sentAt) || Math.abs(clock.now() - sentAt) > SIGNATURE_WINDOW_MS) throw new HttpError(401, 'stale request');
+      const h = parsed(Signed, { ts: ctx.get('x-lark-request-timestamp'), nonce: ctx.get('x-lark-request-nonce'), signature: ctx.get('x-lark-signature') });
+      if (!h) throw new HttpError(401, 'missing signature');
+      if (!safeEqual(sign(h.ts, h.nonce, config.encryptKey, raw), h.signature.toLowerCase())) throw new HttpError(401, 'bad signature');
+      if (checkWindow(h.ts, 's', clock.now()) !== 'ok') throw new HttpError(401, 'stale request');
     }
-  } else if (typeof outer.encrypt === 'string') {
+  } else if (encrypted) {
     throw new HttpError(400, 'encrypted body but FEISHU_ENCRYPT_KEY is not set');
   }
   if (config.verificationToken) {

@@ -1,5 +1,21 @@
+import { maybe, parsed, v } from '../../edge/schema.js';
 import type { Logger } from '../../log.js';
 import type { EndedMeeting } from './reports.js';
+
+/** One payload item; an item without a well-formed meeting_id is skipped. Ids stay strings. */
+const Item = v.object({
+  operate_time: v.optional(v.unknown()),
+  meeting_info: v.object({
+    meeting_id: v.pipe(v.string(), v.regex(/^\d{1,32}$/)),
+    meeting_code: maybe(v.pipe(v.string(), v.regex(/^\d{6,12}$/))),
+    sub_meeting_id: v.optional(v.unknown()),
+    current_sub_meeting_id: v.optional(v.unknown()),
+    start_time: v.optional(v.unknown()),
+    end_time: v.optional(v.unknown()),
+  }),
+});
+/** A sub-meeting id as Tencent writes it (a string or a number); read as text. */
+const SubMeetingId = v.pipe(v.union([v.string(), v.number()]), v.transform(String), v.regex(/^[\w-]{1,64}$/));
 
 /**
  * `payload[]` of a meeting.end event (cloud.tencent.com/document/product/1095/51619): each item has
@@ -8,20 +24,18 @@ import type { EndedMeeting } from './reports.js';
  * sub_meeting_id for recurring occurrences is not in the published table (UNCONFIRMED) but taken
  * when present. The docs' own sample for another event carries start_time as "2020-12-29 17:41:04"
  * (DOC 51612's example data), so every plausible time shape is read, and the shape that arrived is
- * logged once. Ids stay strings; malformed entries are skipped.
+ * logged once. Parsed by schema; malformed entries are skipped.
  */
 export function endedMeetings(payload: unknown, traceId: string | undefined, log: Logger): EndedMeeting[] {
   const out: EndedMeeting[] = [];
   for (const item of Array.isArray(payload) ? payload : []) {
-    const entry = (typeof item === 'object' && item !== null ? item : {}) as { meeting_info?: unknown; operate_time?: unknown };
-    const info = entry.meeting_info as Record<string, unknown> | undefined;
-    if (!info || typeof info !== 'object') continue;
-    const id = typeof info.meeting_id === 'string' ? info.meeting_id : undefined;
-    if (!id || !/^\d{1,32}$/.test(id)) continue;
-    const m: EndedMeeting = { meetingId: id };
-    if (typeof info.meeting_code === 'string' && /^\d{6,12}$/.test(info.meeting_code)) m.code = info.meeting_code;
-    const sub = info.sub_meeting_id ?? info.current_sub_meeting_id;
-    if ((typeof sub === 'string' || typeof sub === 'number') && /^[\w-]{1,64}$/.test(String(sub))) m.subMeetingId = String(sub);
+    const entry = parsed(Item, item);
+    if (!entry) continue;
+    const info = entry.meeting_info;
+    const m: EndedMeeting = { meetingId: info.meeting_id };
+    if (info.meeting_code) m.code = info.meeting_code;
+    const sub = parsed(SubMeetingId, info.sub_meeting_id ?? info.current_sub_meeting_id);
+    if (sub) m.subMeetingId = sub;
     const start = eventTime(info.start_time);
     const end = eventTime(info.end_time);
     const at = eventTime(entry.operate_time);

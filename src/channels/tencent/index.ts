@@ -3,12 +3,15 @@ import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
 import { type Config } from '../../config.js';
 import type { CoreDeps } from '../../core/quality.js';
-import { HttpError, parseJsonObject, readRawBody } from '../../http/body.js';
+import { aesKeyOf, decodeTencentCheckStr, decodeTencentEvent, MsgCryptError } from '../../edge/msgcrypt.js';
+import { jsonOf, parsedBody } from '../../edge/schema.js';
+import { SIGNATURE_WINDOW_MS } from '../../edge/verify.js';
+import { HttpError, readRawBody } from '../../http/body.js';
 import type { Channel } from '../types.js';
-import { WebhookCryptoError, aesKeyOf, decodeCheckStr, decodeEvent, verifySignature } from './crypto.js';
 import { createPoster, type ReportPoster } from './post.js';
 import { DEDUPE_TTL_MS, dedupeKey, reportContext, reportWhenReady, } from './reports.js';
 import { endedMeetings } from './event.js';
+import { EventBody, parseTencentEvent, rawQueryParam, verifyTencent } from './verify.js';
 
 /**
  * `GET|POST /tencent/webhook`: the Tencent Meeting event subscription (cloud.tencent.com/document/
@@ -18,11 +21,6 @@ import { endedMeetings } from './event.js';
  * vendor: the report runs through core.
  */
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
-/**
- * Signed timestamps older or newer than this are refused as replays (the window Slack's Bolt uses,
- * github.com/slackapi/bolt-js src/receivers/verify-request.ts).
- */
-const TIMESTAMP_WINDOW_MS = 5 * 60_000;
 /** What third-party handlers answer (the exact body Tencent wants is UNCONFIRMED; HTTP 200 within 3 s is DOC 51608's part). */
 const ACK = 'successfully received callback';
 
@@ -56,31 +54,16 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
   }
   const stopping = new AbortController();
 
-  function verified(ctx: Context, data: string): void {
-    const timestamp = ctx.get('timestamp');
-    const nonce = ctx.get('nonce');
-    const signature = ctx.get('signature');
-    if (!timestamp || !nonce || !signature) throw new HttpError(400, 'missing timestamp, nonce or signature');
-    if (!verifySignature(hook!.token, timestamp, nonce, data, signature)) throw new HttpError(401, 'bad signature');
-    // The doc's example timestamp is in milliseconds (1609239040864); accept seconds too.
-    const ts = Number(timestamp);
-    const ms = ts > 1e12 ? ts : ts * 1000;
-    if (!/^\d{1,13}$/.test(timestamp) || Math.abs(core.clock.now() - ms) > TIMESTAMP_WINDOW_MS) throw new HttpError(401, 'stale timestamp');
-  }
+  const verified = (ctx: Context, data: string): void => verifyTencent(ctx, hook.token, data, core.clock.now());
 
   /** Resolves once the event is handed off (deduplicated, its report queued); throws if it could not be. */
   async function onEvent(json: string): Promise<void> {
-    let event: unknown;
-    try {
-      event = JSON.parse(json);
-    } catch {
-      throw new HttpError(400, 'event is not JSON');
-    }
-    const e = (typeof event === 'object' && event !== null ? event : {}) as { event?: unknown; trace_id?: unknown; payload?: unknown };
-    const name = typeof e.event === 'string' ? e.event : '';
-    log.info({ event: name, trace: typeof e.trace_id === 'string' ? e.trace_id : undefined }, 'tencent meeting event');
-    if (name !== 'meeting.end') return;
-    const meetings = endedMeetings(e.payload, typeof e.trace_id === 'string' ? e.trace_id : undefined, log);
+    const value = jsonOf(json);
+    if (!value) throw new HttpError(400, 'event is not JSON');
+    const e = parseTencentEvent(value.value);
+    log.info({ event: e.event, trace: e.trace_id }, 'tencent meeting event');
+    if (e.event !== 'meeting.end') return;
+    const meetings = endedMeetings(e.payload, e.trace_id, log);
     if (!poster) {
       log.info({ meetings: meetings.length }, 'meeting.end ignored: TENCENT_MEETING_REPORT_CHAT is not set');
       return;
@@ -112,18 +95,17 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
         if (!checkStr) throw new HttpError(400, 'missing check_str');
         verified(ctx, checkStr);
         try {
-          const { text, encoding } = decodeCheckStr(key, checkStr);
+          const { text, encoding } = decodeTencentCheckStr(key, checkStr);
           log.debug({ encoding }, 'tencent webhook URL check');
           ctx.type = 'text/plain';
           ctx.body = text;
         } catch (err) {
-          if (err instanceof WebhookCryptoError) throw new HttpError(400, 'check_str does not decrypt');
+          if (err instanceof MsgCryptError) throw new HttpError(400, 'check_str does not decrypt');
           throw err;
         }
       });
       router.post('/tencent/webhook', async (ctx) => {
-        const body = parseJsonObject(await readRawBody(ctx, WEBHOOK_BODY_LIMIT));
-        if (typeof body.data !== 'string' || body.data === '') throw new HttpError(400, 'missing data');
+        const body = parsedBody(await readRawBody(ctx, WEBHOOK_BODY_LIMIT), EventBody, 400, 'missing data');
         verified(ctx, body.data);
         // A signed request already handed off is a replay. The key is set only once the event has
         // been handed off, so a delivery that failed half-way is processed when it comes again
@@ -132,15 +114,15 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
         if ((await core.store.get(replayKey)) !== undefined) throw new HttpError(409, 'replayed request');
         let json: string;
         try {
-          const decoded = decodeEvent(key, body.data);
+          const decoded = decodeTencentEvent(key, body.data);
           if (decoded.encoding === 'plain') log.info('tencent webhook event arrived unencrypted (no EncodingAESKey set in the Tencent console?)');
           json = decoded.json;
         } catch (err) {
-          if (err instanceof WebhookCryptoError) throw new HttpError(400, 'data does not decrypt');
+          if (err instanceof MsgCryptError) throw new HttpError(400, 'data does not decrypt');
           throw err;
         }
         await onEvent(json);
-        await core.store.set(replayKey, '1', 2 * TIMESTAMP_WINDOW_MS);
+        await core.store.set(replayKey, '1', 2 * SIGNATURE_WINDOW_MS);
         ctx.type = 'text/plain';
         ctx.body = ACK;
       });
@@ -149,21 +131,4 @@ export function createTencentWebhookChannel(deps: TencentWebhookDeps): Channel {
       stopping.abort(new Error('stopping'));
     },
   };
-}
-
-/**
- * check_str is URL-encoded base64 (DOC 51608: "需要进行 Urldecode 处理"). Decoded by hand so a
- * literal "+" stays "+" (form decoding would turn it into a space and break the signature).
- */
-function rawQueryParam(querystring: string, name: string): string | undefined {
-  for (const part of querystring.split('&')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq) !== name) continue;
-    try {
-      return decodeURIComponent(part.slice(eq + 1));
-    } catch {
-      throw new HttpError(400, `bad ${name}`);
-    }
-  }
-  return undefined;
 }

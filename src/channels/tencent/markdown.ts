@@ -2,6 +2,7 @@ import { formatTime, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
+import { clip, clipBytes, escapeWecomLegacyMarkdown as escapeWecomMarkdown } from '../../edge/text.js';
 
 /**
  * The meeting-end report as a WeCom group-robot markdown message (developer.work.weixin.qq.com
@@ -12,21 +13,12 @@ import type { PageView } from '../../core/paging.js';
 export const MARKDOWN_MAX_BYTES_WECOM = 4096;
 
 /**
- * Vendor text (names, subjects, problems) must show as written and never format or mention:
- * the markup characters become their full-width look-alikes (the legacy markdown documents no
- * escape), and line breaks collapse so a name cannot start a heading or a quote.
+ * Vendor text (names, subjects, problems) for the legacy markdown: escapeWecomLegacyMarkdown
+ * (src/edge/text.ts), re-exported under its old name.
  */
-export function escapeWecomMarkdown(text: string): string {
-  const map: Record<string, string> = { '<': '＜', '>': '＞', '*': '＊', '_': '＿', '`': '｀', '[': '［', ']': '］', '#': '＃', '~': '～', '|': '｜', '\\': '＼', '@': '＠' };
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/[<>*_`[\]#~|\\@]/g, (c) => map[c]!);
-}
+export { escapeWecomMarkdown };
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
-
-function clip(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, max - 1).join('') + '…';
-}
 
 const HEALTH_COLOUR = { 0: 'comment', 1: 'info', 2: 'warning' } as const;
 
@@ -69,18 +61,8 @@ export function renderWecomMarkdown(view: PageView): string {
   return fitBytes(text, MARKDOWN_MAX_BYTES_WECOM);
 }
 
-/** Cuts at a character boundary so the UTF-8 stays whole. */
-function fitBytes(text: string, max: number): string {
-  if (bytes(text) <= max) return text;
-  let out = '';
-  let size = bytes('…');
-  for (const ch of text) {
-    size += bytes(ch);
-    if (size > max) break;
-    out += ch;
-  }
-  return `${out}…`;
-}
+/** Cuts at a character boundary so the UTF-8 stays whole, ending in "…" when cut. */
+const fitBytes = (text: string, max: number): string => clipBytes(text, max, '…');
 
 export function renderWecomMarkdownMessage(msg: ErrorMessage | { title: string; text: string }): string {
   const lines = [`**${escapeWecomMarkdown(clip(msg.title, 60))}**`, escapeWecomMarkdown(clip(msg.text, 1000))];

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { encodeAction, type CardAction } from '../../core/actions.js';
 import type { CardView } from '../../core/surface.js';
 import { formatTime, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee, type Level } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
+import { fill, loadTemplate } from '../../edge/template.js';
+import { clip, clipBytes, escapeWecomMarkdown as escapeMarkdown, plainText as clean } from '../../edge/text.js';
 
 /**
  * WeCom 智能机器人 `template_card` rendering (card_type button_interaction). Every text field is
@@ -43,9 +44,10 @@ export interface WecomButton {
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const TEMPLATE_DIR = new URL('../../../cards/wecom/', import.meta.url);
+/** Filled by the one template filler (src/edge/template.ts); `{{rows?}}` drops an empty horizontal_content_list. */
 const templates = {
-  report: JSON.parse(readFileSync(new URL('report.json', TEMPLATE_DIR), 'utf8')) as Json,
-  message: JSON.parse(readFileSync(new URL('message.json', TEMPLATE_DIR), 'utf8')) as Json,
+  report: loadTemplate(TEMPLATE_DIR, 'report'),
+  message: loadTemplate(TEMPLATE_DIR, 'message'),
 };
 
 /** The report page as a `template_card` (the object, without the surrounding msgtype). */
@@ -176,66 +178,8 @@ export function safeTaskId(id: string): string {
 }
 
 /**
- * Vendor and user text made inert for a card: control characters and line breaks become spaces
- * (a name cannot add lines), and angle brackets become full-width so no client reads a tag.
+ * The text helpers now live in src/edge/text.ts, named by format: `clean` is plainText, `escapeMarkdown`
+ * (stream markdown) is escapeWecomMarkdown; `clip` and `clipBytes` are shared. Re-exported here under
+ * their old names.
  */
-export function clean(s: string, keepNewlines = false): string {
-  const flat = keepNewlines ? s.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, ' ') : s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
-  return flat.replace(/</g, '＜').replace(/>/g, '＞');
-}
-
-/** Cuts to `max` characters (code points, so no surrogate pair is split), ending in "…" when cut. */
-export function clip(s: string, max: number): string {
-  const chars = Array.from(s);
-  if (chars.length <= max) return s;
-  return chars.slice(0, Math.max(0, max - 1)).join('') + '…';
-}
-
-/** Cuts to `max` UTF-8 bytes on a character boundary. */
-export function clipBytes(s: string, max: number): string {
-  if (Buffer.byteLength(s) <= max) return s;
-  let out = '';
-  for (const ch of s) {
-    if (Buffer.byteLength(out + ch) > max) break;
-    out += ch;
-  }
-  return out;
-}
-
-/**
- * Vendor text for stream markdown: it pings nobody, links nowhere and opens no tag, and otherwise
- * shows as written. Whether WeCom's stream markdown honours backslash escapes is UNCONFIRMED (no
- * WeCom page found says so, doc 101031 included), and where it does not, `zhang\_san` would show
- * its backslash; WeCom's legacy markdown documents no escape either (see tencent/markdown.ts). So
- * nothing is backslash-escaped; only what could act is defused with characters that read the same:
- *   `<` `>`  full-width (clean()): no `<@userid>` mention, no `<font>` or other tag;
- *   `@all`   a word joiner (U+2060) after the `@`, so no @everyone however the client matches it;
- *   `](`     a word joiner between, so `[text](url)` is no link.
- * `_`, `*`, `~`, `#` stay as they are: `zhang_san` shows as written, and at worst a name with
- * `**` comes out bold, which is cosmetic. Bare URLs may still be made clickable by the client.
- */
-export function escapeMarkdown(s: string): string {
-  return clean(s, true)
-    .replace(/@(?=all\b)/gi, '@\u2060')
-    .replace(/\]\(/g, ']\u2060(');
-}
-
-/** Fills `"{{name}}"` placeholders; a placeholder whose value is undefined or an empty list drops its key. */
-function fill(node: Json, values: Record<string, unknown>): Json {
-  if (typeof node === 'string') {
-    const whole = /^\{\{(\w+)\}\}$/.exec(node);
-    if (whole) return values[whole[1]!] as Json;
-    return node.replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(values[k] ?? ''));
-  }
-  if (Array.isArray(node)) return node.map((n) => fill(n, values));
-  if (node && typeof node === 'object') {
-    const out: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(node)) {
-      const filled = fill(v, values);
-      if (filled === undefined || (Array.isArray(filled) && filled.length === 0)) continue;
-      out[k] = filled;
-    }
-    return out;
-  }
-  return node;
-}
+export { clean, clip, clipBytes, escapeMarkdown };

@@ -1,7 +1,9 @@
+import { maybe, nonEmpty, parsed, v } from '../../edge/schema.js';
+
 /**
- * The 智能机器人 callback JSON (wecom-bot-and-meeting-api.md §1.1, docs 100719/101027), parsed once
- * into typed values. Anything we do not act on becomes `{ kind: 'ignore' }` (answered with an
- * empty reply), never an exception.
+ * The 智能机器人 callback JSON (developer.work.weixin.qq.com/document/path/100719, 101027), parsed
+ * once by schema into typed values. Anything we do not act on becomes `{ kind: 'ignore' }`
+ * (answered with an empty reply), never an exception.
  */
 
 export interface From {
@@ -20,51 +22,64 @@ export type Inbound =
 /** Longer than any command; a text beyond it is refused by the grammar anyway. */
 const MAX_TEXT = 4000;
 
+/** What every callback carries; the optional parts are read leniently (a wrong type counts as absent). */
+const Base = v.object({
+  msgid: nonEmpty,
+  from: v.object({ userid: nonEmpty }),
+  chatid: maybe(nonEmpty),
+  chattype: v.optional(v.unknown()),
+  msgtype: v.optional(v.unknown()),
+});
+const Text = v.object({ text: v.object({ content: nonEmpty }) });
+/** Text + image: the text parts carry the command (100719 "mixed"). */
+const Mixed = v.object({ mixed: v.object({ msg_item: v.array(v.unknown()) }) });
+const MixedText = v.object({ msgtype: v.literal('text'), text: v.object({ content: nonEmpty }) });
+const Stream = v.object({ stream: v.object({ id: nonEmpty }) });
+const EventType = v.object({ event: v.object({ eventtype: v.optional(v.unknown()) }) });
+/** The examples use underscores, the field tables `eventkey`/`cardtype` (101027): both are read. */
+const CardEvent = v.object({
+  event: v.object({
+    template_card_event: v.object({
+      event_key: maybe(nonEmpty), eventkey: maybe(nonEmpty),
+      task_id: maybe(nonEmpty), taskid: maybe(nonEmpty),
+      card_type: maybe(nonEmpty), cardtype: maybe(nonEmpty),
+    }),
+  }),
+});
+
+const label = (x: unknown, max = 40) => String(x ?? '?').slice(0, max);
+
 export function parseInbound(raw: unknown): Inbound {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { kind: 'ignore', reason: 'not an object' };
-  const o = raw as Record<string, unknown>;
-  const msgid = str(o.msgid);
-  const from = obj(o.from);
-  const userid = str(from?.userid);
-  const chatid = str(o.chatid);
-  const chattype = o.chattype === 'group' || (o.chattype === undefined && chatid) ? 'group' : 'single';
-  if (!msgid || !userid) return { kind: 'ignore', reason: 'no msgid or from.userid' };
-  const base: From = { userid, chattype, ...(chatid ? { chatid } : {}) };
-  switch (o.msgtype) {
+  const base = parsed(Base, raw);
+  if (!base) return { kind: 'ignore', reason: 'no msgid or from.userid' };
+  const { msgid, chatid } = base;
+  const chattype = base.chattype === 'group' || (base.chattype === undefined && chatid) ? 'group' : 'single';
+  const from: From = { userid: base.from.userid, chattype, ...(chatid ? { chatid } : {}) };
+  switch (base.msgtype) {
     case 'text': {
-      const content = str(obj(o.text)?.content);
-      return content === undefined ? { kind: 'ignore', reason: 'empty text' } : { kind: 'text', msgid, text: content.slice(0, MAX_TEXT), ...base };
+      const t = parsed(Text, raw);
+      return t ? { kind: 'text', msgid, text: t.text.content.slice(0, MAX_TEXT), ...from } : { kind: 'ignore', reason: 'empty text' };
     }
     case 'mixed': {
-      // Text + image: the text parts carry the command (100719 "mixed").
-      const items = obj(o.mixed)?.msg_item;
-      const texts = Array.isArray(items) ? items.map((i) => (obj(i)?.msgtype === 'text' ? str(obj(obj(i)?.text)?.content) : undefined)).filter((s): s is string => s !== undefined) : [];
-      return texts.length ? { kind: 'text', msgid, text: texts.join(' ').slice(0, MAX_TEXT), ...base } : { kind: 'ignore', reason: 'mixed without text' };
+      const items = parsed(Mixed, raw)?.mixed.msg_item ?? [];
+      const texts = items.map((i) => parsed(MixedText, i)?.text.content).filter((s): s is string => s !== undefined);
+      return texts.length ? { kind: 'text', msgid, text: texts.join(' ').slice(0, MAX_TEXT), ...from } : { kind: 'ignore', reason: 'mixed without text' };
     }
     case 'stream': {
-      const id = str(obj(o.stream)?.id);
-      return id ? { kind: 'stream', msgid, streamId: id, ...base } : { kind: 'ignore', reason: 'stream without id' };
+      const s = parsed(Stream, raw);
+      return s ? { kind: 'stream', msgid, streamId: s.stream.id, ...from } : { kind: 'ignore', reason: 'stream without id' };
     }
     case 'event': {
-      const event = obj(o.event);
-      if (event?.eventtype !== 'template_card_event') return { kind: 'ignore', reason: `event ${String(event?.eventtype ?? '?').slice(0, 40)}` };
-      const e = obj(event.template_card_event);
-      // The examples use underscores, the field tables `eventkey`/`cardtype` (§1.1): accept both.
-      const eventKey = str(e?.event_key) ?? str(e?.eventkey);
-      const taskId = str(e?.task_id) ?? str(e?.taskid);
-      const cardType = str(e?.card_type) ?? str(e?.cardtype) ?? '';
+      const type = parsed(EventType, raw)?.event.eventtype;
+      if (type !== 'template_card_event') return { kind: 'ignore', reason: `event ${label(type)}` };
+      const e = parsed(CardEvent, raw)?.event.template_card_event;
+      const eventKey = e?.event_key ?? e?.eventkey;
+      const taskId = e?.task_id ?? e?.taskid;
       if (!eventKey || !taskId) return { kind: 'ignore', reason: 'card event without key or task_id' };
-      return { kind: 'card', msgid, eventKey, taskId, cardType, ...base };
+      return { kind: 'card', msgid, eventKey, taskId, cardType: e?.card_type ?? e?.cardtype ?? '', ...from };
     }
     default:
-      return { kind: 'ignore', reason: `msgtype ${String(o.msgtype).slice(0, 40)}` };
+      return { kind: 'ignore', reason: `msgtype ${String(base.msgtype).slice(0, 40)}` };
   }
-}
-
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }

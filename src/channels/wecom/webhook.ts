@@ -1,10 +1,12 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Clock } from '../../core/clock.js';
-import { HttpError, parseJsonObject, readRawBody } from '../../http/body.js';
+import { MsgCryptError, type WecomCrypto } from '../../edge/msgcrypt.js';
+import { jsonOf, nonEmpty, parsedBody, parsedOr4xx, v } from '../../edge/schema.js';
+import { checkWindow, SIGNATURE_WINDOW_MS } from '../../edge/verify.js';
+import { HttpError, readRawBody } from '../../http/body.js';
 import type { Logger } from '../../log.js';
 import type { Bot } from './bot.js';
-import { WecomCryptoError, type WecomCrypto } from './crypto.js';
 import { parseInbound } from './inbound.js';
 
 /**
@@ -24,10 +26,21 @@ export interface WebhookDeps {
 /** Callbacks are a few KB; anything bigger is not from WeCom. */
 const BODY_LIMIT = 64 * 1024;
 /**
- * WeCom signs the callback's timestamp; refusing ones far from our clock stops a captured request
- * being replayed later (the msgid dedupe only lasts minutes). Generous, for clock skew.
+ * WeCom signs the callback's timestamp (seconds); refusing ones far from our clock stops a captured
+ * request being replayed later (the msgid dedupe only lasts minutes).
  */
-export const TIMESTAMP_WINDOW_S = 300;
+export const TIMESTAMP_WINDOW_S = SIGNATURE_WINDOW_MS / 1000;
+
+/** The signed query of every callback (101033): msg_signature is a sha1 hex, timestamp in seconds. */
+const SignedQuery = v.object({ msg_signature: nonEmpty, timestamp: nonEmpty, nonce: nonEmpty });
+const WellFormed = v.object({
+  msg_signature: v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{40}$/)),
+  timestamp: v.pipe(v.string(), v.regex(/^\d{1,12}$/)),
+  nonce: v.pipe(v.string(), v.maxLength(64)),
+});
+/** The URL check's echostr (URL-decoded by Koa): base64 of at most a few hundred bytes. */
+const EchoStr = v.pipe(v.string(), v.nonEmpty(), v.maxLength(4096));
+const PostBody = v.object({ encrypt: nonEmpty });
 
 interface Signed {
   signature: string;
@@ -36,15 +49,10 @@ interface Signed {
 }
 
 function signedParams(ctx: Context, clock: Clock): Signed {
-  const q = ctx.query;
-  const one = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const signature = one(q.msg_signature);
-  const timestamp = one(q.timestamp);
-  const nonce = one(q.nonce);
-  if (!signature || !timestamp || !nonce) throw new HttpError(400, 'msg_signature, timestamp and nonce are required');
-  if (!/^[0-9a-fA-F]{40}$/.test(signature) || !/^\d{1,12}$/.test(timestamp) || nonce.length > 64) throw new HttpError(400, 'malformed signature parameters');
-  if (Math.abs(Math.floor(clock.now() / 1000) - Number(timestamp)) > TIMESTAMP_WINDOW_S) throw new HttpError(401, 'timestamp outside the allowed window');
-  return { signature, timestamp, nonce };
+  const q = parsedOr4xx(SignedQuery, ctx.query, 400, 'msg_signature, timestamp and nonce are required');
+  parsedOr4xx(WellFormed, q, 400, 'malformed signature parameters');
+  if (checkWindow(q.timestamp, 's', clock.now()) !== 'ok') throw new HttpError(401, 'timestamp outside the allowed window');
+  return { signature: q.msg_signature, timestamp: q.timestamp, nonce: q.nonce };
 }
 
 /** Distinct unexpected receiveids already logged; bounded so a flood of them cannot grow memory. */
@@ -59,7 +67,7 @@ export function mountWebhook(router: Router, deps: WebhookDeps, path = '/wecom/b
     try {
       opened = deps.crypto.open(encrypt);
     } catch (err) {
-      if (err instanceof WecomCryptoError) throw new HttpError(400, `cannot decrypt (${err.reason})`);
+      if (err instanceof MsgCryptError) throw new HttpError(400, `cannot decrypt (${err.reason})`);
       throw err;
     }
     // 101033: the bot's receiveid is "". Another one is accepted (the signature already proved the
@@ -75,8 +83,7 @@ export function mountWebhook(router: Router, deps: WebhookDeps, path = '/wecom/b
     const s = signedParams(ctx, deps.clock);
     // Koa's query parser percent-decodes and turns a raw "+" into a space; base64 has no spaces,
     // so put them back (101033 asks for the params to be URL-decoded first; "+" then reads as a space).
-    const echostr = typeof ctx.query.echostr === 'string' ? ctx.query.echostr.replace(/ /g, '+') : '';
-    if (!echostr || echostr.length > 4096) throw new HttpError(400, 'echostr is required');
+    const echostr = parsedOr4xx(EchoStr, ctx.query.echostr, 400, 'echostr is required').replace(/ /g, '+');
     if (!deps.crypto.verify(s.signature, s.timestamp, s.nonce, echostr)) throw new HttpError(401, 'signature mismatch');
     const plain = decryptOr4xx(echostr);
     // "The response must be raw: no quotes, BOM or newline, and not JSON" (101033).
@@ -86,20 +93,13 @@ export function mountWebhook(router: Router, deps: WebhookDeps, path = '/wecom/b
 
   router.post(path, async (ctx) => {
     const s = signedParams(ctx, deps.clock);
-    const body = parseJsonObject(await readRawBody(ctx, BODY_LIMIT));
-    const encrypt = body.encrypt;
-    if (typeof encrypt !== 'string' || encrypt === '') throw new HttpError(400, 'encrypt is required');
+    const { encrypt } = parsedBody(await readRawBody(ctx, BODY_LIMIT), PostBody, 400, 'encrypt is required');
     if (!deps.crypto.verify(s.signature, s.timestamp, s.nonce, encrypt)) throw new HttpError(401, 'signature mismatch');
-    const plain = decryptOr4xx(encrypt);
-    let inbound: unknown;
-    try {
-      inbound = JSON.parse(plain);
-    } catch {
-      throw new HttpError(400, 'decrypted body is not JSON');
-    }
+    const inbound = jsonOf(decryptOr4xx(encrypt));
+    if (!inbound) throw new HttpError(400, 'decrypted body is not JSON');
     let reply: Record<string, unknown> | undefined;
     try {
-      reply = await deps.bot.handle(parseInbound(inbound));
+      reply = await deps.bot.handle(parseInbound(inbound.value));
     } catch (err) {
       // Verified and accepted: WeCom must not retry into the same failure.
       deps.log.error({ err }, 'wecom callback failed');
