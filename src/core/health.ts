@@ -5,13 +5,18 @@ import type { Aspect, Health, Level, Ratings } from './model.js';
  * Levels and problem texts from raw metrics, for vendors that give numbers instead of ratings
  * (Feishu participant_quality_list, Tencent live /qos). One table for all of them.
  *
- * Thresholds: vendor-docs/anchors.md §2.2 ("Derived 4-level table"), aligned to WeCom's
- * 1 好 / 2 较好 / 3 中 / 4 差. Each row cites its anchors; rows marked (h) are heuristics there.
+ * Thresholds: our derived 4-level table, aligned to WeCom's 1 好 / 2 较好 / 3 中 / 4 差
+ * (developer.work.weixin.qq.com/document/path/98821) and built from published classifiers: Microsoft
+ * Teams CQD's stream rules (RTT 500 ms, loss 10 %, jitter 30 ms, video < 7 fps) and Real-Time
+ * Analytics' "good" thresholds (MicrosoftDocs/OfficeDocs-SkypeForBusiness Teams/CQD-*.md and
+ * use-real-time-telemetry-to-troubleshoot-poor-meeting-quality.md), Twilio Voice JS's
+ * statsMonitor DEFAULT_THRESHOLDS, and ITU-T G.114 for delay. Each row names its anchor ("anchors"
+ * below means this list); rows marked (h) are heuristics.
  */
 
 /** One measurement sample (Feishu: per minute; Tencent qos: every 2 s). Absent = not measured. */
 export interface Sample {
-  /** Network delay, ms. Feishu `network_delay`; treated as round trip (UNCONFIRMED, anchors §2.2). */
+  /** Network delay, ms. Feishu `network_delay`; treated as round trip (UNCONFIRMED). */
   delayMs?: number;
   /** Average packet loss, %, worse of the two directions. */
   lossPct?: number;
@@ -61,7 +66,7 @@ export const RULES: readonly Rule[] = [
   // Screen-share FPS: L1 ≥ 5 (h), L2 ≥ 2 (h), L4 < 2 (CQD VBSS); there is no L3 band.
   { metric: 'screenFps', aspect: 'screen', worse: 'lower', read: (s) => active(s.screenFps, s.screenBitrateKbps),
     bounds: [{ level: 4, op: '<', value: 2 }, { level: 2, op: '<', value: 5 }] },
-  // System CPU: L2 ≥ 70, L3 ≥ 80, L4 > 90 — all heuristics (anchors §2.2, UNCONFIRMED).
+  // System CPU: L2 ≥ 70, L3 ≥ 80, L4 > 90 — all heuristics (UNCONFIRMED).
   { metric: 'cpu', aspect: 'cpu', worse: 'higher', read: (s) => s.cpuPct,
     bounds: [{ level: 4, op: '>', value: 90 }, { level: 3, op: '>=', value: 80 }, { level: 2, op: '>=', value: 70 }] },
 ];
@@ -70,7 +75,7 @@ export const RULES: readonly Rule[] = [
 export const PROBLEM_LEVEL: Level = 3;
 
 /**
- * "Sustained, not one spike" (anchors §2.2; Twilio raises on 3 of the last 5 samples): a value
+ * "Sustained, not one spike" (Twilio Voice JS raises on 3 of the last 5 samples: SAMPLE_COUNT_RAISE = 3 of SAMPLE_COUNT_METRICS = 5): a value
  * counts only if at least 3 samples in some run of 5 are that bad. Fewer samples: all must be.
  */
 export const SUSTAIN_WINDOW = 5;
@@ -117,8 +122,8 @@ export function deriveHealth(samples: readonly Sample[], lang: Lang): Derived {
     else ratings[rule.aspect] = Math.max(ratings[rule.aspect], level) as Level;
     if (level >= PROBLEM_LEVEL) problems.push(problemText(rule, value, lang));
   }
-  // Media over TCP is "a last-resort fallback … introduce latency and jitter" (anchors §2.1,
-  // Microsoft Q&A): network is at best L2, with a problem saying why (anchors §2.2, h).
+  // Media over TCP is "a last-resort fallback … introduce latency and jitter" (Microsoft Q&A,
+  // learn.microsoft.com/answers 5849006): network is at best L2, with a problem saying why (h).
   const tcpShare = samples.filter((s) => s.transport === 'tcp').length;
   if (tcpShare > 0 && tcpShare * 2 >= samples.filter((s) => s.transport).length) {
     ratings.network = Math.max(ratings.network, 2) as Level;

@@ -10,7 +10,7 @@ export const CHANNELS = ['feishu', 'wecom', 'console', 'cli', 'webhook'] as cons
 export type ChannelName = (typeof CHANNELS)[number];
 
 /**
- * Ratings as WeCom and Tencent define them (wecom-meeting-get-quality.md, tencent-meeting-api.md §3.1):
+ * Ratings as WeCom and Tencent define them (developer.work.weixin.qq.com/document/path/98821, cloud.tencent.com/document/product/1095/80575):
  * 0 no data, 1 good (好), 2 fairly good (较好), 3 fair (中), 4 poor (差).
  */
 export type Level = 0 | 1 | 2 | 3 | 4;
@@ -21,7 +21,7 @@ export const ASPECTS = ['audio', 'video', 'screen', 'network'] as const;
 export type Aspect = (typeof ASPECTS)[number];
 export type Ratings = Record<Aspect, Level>;
 
-/** Device kinds, from WeCom/Tencent `instance_id` (wecom-meeting-get-quality.md) plus Feishu's. */
+/** Device kinds, from WeCom/Tencent `instance_id` (WeCom doc 98821) plus Feishu's. */
 export type DeviceKind =
   | 'pstn' | 'pc' | 'mac' | 'android' | 'ios' | 'web' | 'ipad' | 'android_pad' | 'mini_program'
   | 'sip' | 'linux' | 'rooms' | 'controller' | 'harmony' | 'unknown';

@@ -26,7 +26,7 @@ export interface RedisStoreOptions {
 }
 
 export const DEFAULT_PREFIX = 'meetcheck:';
-/** A page flip must be answered within Feishu's 3 s callback limit (feishu-bot-and-vc-api.md §4): fail well before. */
+/** A page flip must be answered within Feishu's 3 s callback limit (open.feishu.cn/document/feishu-cards/card-callback-communication): fail well before. */
 const COMMAND_TIMEOUT_MS = 1500;
 const CONNECT_TIMEOUT_MS = 5000;
 /** Reconnect forever, backing off to one attempt every 2 s: a restarted Redis is picked up quickly. */

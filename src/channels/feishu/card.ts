@@ -8,15 +8,15 @@ import { clip, escapeFeishuMarkdown as escapeMarkdown, plainLine } from '../../e
 import { fill, loadTemplate } from './template.js';
 
 /**
- * Feishu card JSON 2.0 (feishu-bot-and-vc-api.md §4.1), filled from the templates in cards/feishu/.
+ * Feishu card JSON 2.0 (open.feishu.cn/document/feishu-cards/card-json-v2-structure), filled from the templates in cards/feishu/.
  * The object returned is exactly what goes into `content` (reply / patch) or into a callback's
  * `card.data`. Everything a vendor or a person wrote is escaped before it reaches a markdown
  * element; titles use plain_text, which Feishu never interprets.
  */
 
-/** A card may be at most 30 KB (§3.2, §4.4); we stay under with room for Feishu's own additions. */
+/** A card may be at most 30 KB (message reply/patch: 230025 "message content too long"); we stay under with room for Feishu's own additions. */
 export const MAX_CARD_BYTES = 28 * 1024;
-/** At most 200 elements per card (§4.1): the frame uses about 15, so rows are capped well below. */
+/** At most 200 elements per card (card-json-v2-structure): the frame uses about 15, so rows are capped well below. */
 const MAX_ROWS = 150;
 const MAX_NAME_CHARS = 40;
 const MAX_PROBLEM_CHARS = 80;

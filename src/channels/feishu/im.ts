@@ -6,18 +6,18 @@ import type { Metrics } from '../../metrics.js';
 import { LarkHttpError, createLarkClient, larkCode } from '../../http/lark.js';
 
 /**
- * The bot's side of Feishu IM through the official SDK (feishu-bot-and-vc-api.md §1.3, §3.2,
- * §4.4): reply with a card, patch that card, and the bot's own open_id. The client comes from
+ * The bot's side of Feishu IM through the official SDK (open.feishu.cn/document/server-docs/im-v1/message/{reply,create,patch},
+ * open.feishu.cn/document/server-docs/bot-v3/bot-overview): reply with a card, patch that card, and the bot's own open_id. The client comes from
  * http/lark.ts, shared with the VC vendor: HTTP with a timeout, metrics and the injected dispatcher.
  */
 
 export interface Im {
-  /** Replies to `messageId` with a card; `uuid` makes a retried reply land once (§2.3 b). Returns the new message id. */
+  /** Replies to `messageId` with a card; `uuid` makes a retried reply land once (Feishu dedupes a uuid for 1 h). Returns the new message id. */
   reply(messageId: string, card: object, uuid: string): Promise<string>;
   patch(messageId: string, card: object): Promise<void>;
   /** Sends a card into a chat (the meeting-end report); `uuid` makes a resend land once. Returns the new message id. */
   send(chatId: string, card: object, uuid: string): Promise<string>;
-  /** The bot's open_id, to tell its @mention from others' (§3.1); undefined if it cannot be read (asked again next time). */
+  /** The bot's open_id, to tell its @mention from others' (the receive event's mentions[].id.open_id); undefined if it cannot be read (asked again next time). */
   botOpenId(): Promise<string | undefined>;
   /** Aborted when the channel stops: card patch retries give up instead of holding the shutdown. */
   readonly stopping?: AbortSignal;
@@ -31,7 +31,7 @@ export class ImError extends Error {
   }
 }
 
-/** 99991663: the SDK keeps a rejected token until it expires (§1.5); drop it and retry once. */
+/** 99991663: the SDK keeps a rejected token until it expires (larksuite/node-sdk issue #143); drop it and retry once. */
 const TOKEN_INVALID = 99991663;
 
 export interface ImDeps {

@@ -71,7 +71,7 @@ export function createFeishuChannel(deps: FeishuChannelDeps): Channel {
     }
     if (type === 'im.message.receive_v1') await handlers.onMessage(env);
     else core.log.debug({ type }, 'ignored a Feishu event');
-    // Always a JSON 200 (never the SDK adapters' 204, §0.5): Feishu re-sends anything else.
+    // Always a JSON 200 (never the SDK adapters' 204): Feishu re-sends anything else.
     ctx.body = {};
   };
 

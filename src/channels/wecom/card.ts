@@ -9,13 +9,13 @@ import { clip, clipBytes, escapeWecomMarkdown as escapeMarkdown, plainText as cl
 
 /**
  * WeCom 智能机器人 `template_card` rendering (card_type button_interaction). Every text field is
- * cut to WeCom's limit in characters (wecom-bot-and-meeting-api.md §3 "Limits": the limits are
+ * cut to WeCom's limit in characters (developer.work.weixin.qq.com/document/path/101032: the limits are
  * "字", i.e. characters), and keys/task_id to their byte limits. Template card fields are plain
  * text, not markdown; vendor text is still neutralised (control characters, angle brackets) so a
  * name like `<at id=all></at>` shows as written on every client and never acts as a tag.
  */
 
-/** wecom-bot-and-meeting-api.md §3 "Limits" (101032). */
+/** The template_card field limits of developer.work.weixin.qq.com/document/path/101032. */
 export const LIMITS_WECOM = {
   title: 26,
   titleDesc: 30,
@@ -73,7 +73,7 @@ export function renderWecomCard(view: PageView, taskId: string): Record<string, 
 
   return fill(templates.report, {
     source: clip(health, LIMITS_WECOM.sourceDesc),
-    // desc_color: 0 grey, 1 black, 2 red, 3 green (§3 "Limits", source.desc).
+    // desc_color: 0 grey, 1 black, 2 red, 3 green (doc 101032, source.desc_color).
     source_color: report.health === 2 ? 2 : report.health === 1 ? 3 : 0,
     title: clip(title, LIMITS_WECOM.title),
     desc: clip(desc, LIMITS_WECOM.titleDesc),
@@ -166,13 +166,13 @@ function buttonJson(b: WecomButton): Json {
   return { text: clip(b.text, LIMITS_WECOM.buttonText), style: b.style ?? 1, key: clipBytes(b.key, LIMITS_WECOM.buttonKeyBytes) };
 }
 
-/** Duplicate keys are rejected with 42039 (§3 "Limits", button key). */
+/** Duplicate keys are rejected with 42039 (doc 101032, button_list.key). */
 function uniqueButtons(list: WecomButton[]): WecomButton[] {
   const seen = new Set<string>();
   return list.filter((b) => (seen.has(b.key) ? false : (seen.add(b.key), true)));
 }
 
-/** task_id: `[0-9A-Za-z_\-@]`, ≤128 bytes (§3 "Limits"). */
+/** task_id: `[0-9A-Za-z_\-@]`, ≤128 bytes (doc 101032). */
 export function safeTaskId(id: string): string {
   return id.replace(/[^0-9A-Za-z_\-@]/g, '_').slice(0, LIMITS_WECOM.taskIdBytes) || 'mc';
 }

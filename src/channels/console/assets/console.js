@@ -196,7 +196,7 @@
 
   // ---------------------------------------------------------------- Feishu card JSON 2.0
 
-  /** Header `template` values (feishu-bot-and-vc-api.md §4.1). */
+  /** Header `template` values (open.feishu.cn/document/feishu-cards/card-json-v2-structure). */
   const TEMPLATES_FEISHU = new Set(['blue', 'wathet', 'turquoise', 'green', 'yellow', 'orange', 'red', 'carmine', 'violet', 'purple', 'indigo', 'grey', 'default']);
   const COLORS_FEISHU = {
     red: 'red', green: 'green', grey: 'grey', gray: 'grey', blue: 'blue', wathet: 'blue', turquoise: 'green',
@@ -382,7 +382,7 @@
     }
   }
 
-  // ---------------------------------------------------------------- WeCom template_card (wecom-bot-and-meeting-api.md §3)
+  // ---------------------------------------------------------------- WeCom template_card (WeCom doc 101032)
 
   /** WeCom markdown colours: info green, comment grey, warning orange. */
   const COLORS_WECOM = { info: 'green', comment: 'grey', warning: 'orange' };
