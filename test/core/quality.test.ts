@@ -43,7 +43,9 @@ describe('runQuality', () => {
   it('demo: unknown meeting → meeting_not_found; unprefixed goes to demo when it is the only vendor', async () => {
     const core = testCore([createDemoVendor({ clock: manualClock() })]);
     await expect(runQuality(core, ctx, cmd({ code: '000000000' }), { pageSize: 10 })).rejects.toMatchObject({ code: 'meeting_not_found' });
-    await expect(runQuality(core, ctx, cmd({ code: '123456789' }), { pageSize: 10 })).resolves.toBeTruthy();
+    const ok = await runQuality(core, ctx, cmd({ code: '123456789' }), { pageSize: 10 });
+    expect(ok.stored.command.vendor).toBe('demo');
+    expect(ok.stored.report.meeting.code).toBe('123456789');
   });
 
   it('a vendor that is not configured is named, not guessed', async () => {
@@ -54,7 +56,7 @@ describe('runQuality', () => {
 
   it('allow-lists: chats and admins, with or without the channel prefix', async () => {
     const core = testCore([createDemoVendor({ clock: manualClock() })], { settings: { allowedChats: new Set(['feishu:oc_1']), admins: new Set(['ou_1']) } });
-    await expect(runQuality(core, ctx, cmd(), { pageSize: 10 })).resolves.toBeTruthy();
+    expect((await runQuality(core, ctx, cmd(), { pageSize: 10 })).stored.chat).toEqual({ channel: 'feishu', chatId: 'oc_1' });
     await expect(runQuality(core, { ...ctx, chatId: 'oc_2' }, cmd(), { pageSize: 10 })).rejects.toMatchObject({ code: 'not_allowed' });
     await expect(runQuality(core, { ...ctx, userId: 'ou_2' }, cmd(), { pageSize: 10 })).rejects.toMatchObject({ code: 'not_allowed' });
   });
@@ -89,7 +91,8 @@ describe('runQuality', () => {
     const core = testCore([vendor]);
     await expect(runQuality(core, ctx, cmd({ vendor: 'tencent', code: '806146667' }), { pageSize: 10 })).rejects.toMatchObject({ code: 'vendor_unavailable' });
     fail = false;
-    await expect(runQuality(core, ctx, cmd({ vendor: 'tencent', code: '806146667' }), { pageSize: 10 })).resolves.toBeTruthy();
+    const again = await runQuality(core, ctx, cmd({ vendor: 'tencent', code: '806146667' }), { pageSize: 10 });
+    expect(again.stored.report.attendees.map((a) => a.key)).toEqual(['a']);
   });
 
   it('lazy vendors: the first page before the answer, the rest in background batches with updates', async () => {
