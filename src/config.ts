@@ -110,7 +110,7 @@ export const DEFAULT_FEISHU_USER_SCOPES = ['vc:meeting.meetingevent:read'];
 /** A refresh token comes back only with offline_access (open.feishu.cn …/refresh-user-access-token, 前置工作). */
 export const OFFLINE_ACCESS = 'offline_access';
 /** The OAuth redirect route on the bot (DESIGN public contract). */
-export const FEISHU_OAUTH_CALLBACK_PATH = '/feishu/oauth/callback';
+export const OAUTH_CALLBACK_PATH_FEISHU = '/feishu/oauth/callback';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -165,7 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(encryptionKey && publicUrl
       ? {
         userAuth: {
-          redirectUri: `${publicUrl}${FEISHU_OAUTH_CALLBACK_PATH}`,
+          redirectUri: `${publicUrl}${OAUTH_CALLBACK_PATH_FEISHU}`,
           accountsUrl: accountsRaw === undefined ? accountsUrlFor(feishuBase) : url(accountsRaw, 'FEISHU_ACCOUNTS_URL'),
           scopes: [OFFLINE_ACCESS, ...(userScopes ?? DEFAULT_FEISHU_USER_SCOPES).filter((x) => x !== OFFLINE_ACCESS)],
           key: encryptionKey,
@@ -279,7 +279,7 @@ function wecomBotConfig(get: (n: string) => string | undefined): WecomBotConfig 
   const callback = group(get, ['WECOM_BOT_TOKEN', 'WECOM_BOT_AES_KEY']);
   const wsParts = group(get, ['WECOM_BOT_ID', 'WECOM_BOT_SECRET']);
   const wsUrlRaw = get('WECOM_WS_URL');
-  const wsUrl = wsUrlRaw === undefined ? WECOM_WS_URL_DEFAULT : wsUrlOf(wsUrlRaw, 'WECOM_WS_URL');
+  const wsUrl = wsUrlRaw === undefined ? DEFAULT_WS_URL_WECOM : wsUrlOf(wsUrlRaw, 'WECOM_WS_URL');
   if (mode === 'ws' && !wsParts) throw new ConfigError('WECOM_BOT_ID', 'required (with WECOM_BOT_SECRET) when WECOM_MODE=ws: the bot\'s long-connection BotID and Secret');
   if (mode === 'webhook' && !callback) {
     if (wsParts) throw new ConfigError('WECOM_MODE', 'set it to ws to use WECOM_BOT_ID / WECOM_BOT_SECRET (the long connection), or set WECOM_BOT_TOKEN and WECOM_BOT_AES_KEY for URL callbacks');
@@ -294,7 +294,7 @@ function wecomBotConfig(get: (n: string) => string | undefined): WecomBotConfig 
 }
 
 /** The long-connection endpoint of WeCom's public cloud (101463); private deployments have their own. */
-export const WECOM_WS_URL_DEFAULT = 'wss://openws.work.weixin.qq.com';
+export const DEFAULT_WS_URL_WECOM = 'wss://openws.work.weixin.qq.com';
 
 function wsUrlOf(raw: string, name: string): string {
   try {

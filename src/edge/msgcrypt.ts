@@ -60,8 +60,8 @@ export interface Layout {
   paddedBase64: boolean;
 }
 
-export const WECOM_LAYOUT: Layout = { cipherBlock: 32, padBlock: 32, maxPad: 32, paddedBase64: true };
-export const TENCENT_LAYOUT: Layout = { cipherBlock: 16, padBlock: 16, maxPad: 32, paddedBase64: false };
+export const LAYOUT_WECOM: Layout = { cipherBlock: 32, padBlock: 32, maxPad: 32, paddedBase64: true };
+export const LAYOUT_TENCENT: Layout = { cipherBlock: 16, padBlock: 16, maxPad: 32, paddedBase64: false };
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -120,7 +120,7 @@ export interface WecomCrypto {
 export function createWecomCrypto(token: string, encodingAesKey: string, receiveId = ''): WecomCrypto {
   const key = aesKeyOf(encodingAesKey);
   function open(encrypt: string): { message: string; receiveId: string } {
-    const body = aesDecrypt(key, encrypt, WECOM_LAYOUT);
+    const body = aesDecrypt(key, encrypt, LAYOUT_WECOM);
     // Bounds before reading (WxJava#3759: unchecked lengths threw deep inside).
     if (body.length < RANDOM_BYTES + LENGTH_BYTES) throw new MsgCryptError('buffer');
     const len = body.readUInt32BE(RANDOM_BYTES);
@@ -141,7 +141,7 @@ export function createWecomCrypto(token: string, encodingAesKey: string, receive
       const msg = Buffer.from(message, 'utf8');
       const len = Buffer.alloc(LENGTH_BYTES);
       len.writeUInt32BE(msg.length);
-      return aesEncrypt(key, Buffer.concat([random, len, msg, Buffer.from(receiveId, 'utf8')]), WECOM_LAYOUT);
+      return aesEncrypt(key, Buffer.concat([random, len, msg, Buffer.from(receiveId, 'utf8')]), LAYOUT_WECOM);
     },
   };
 }
@@ -158,7 +158,7 @@ export type Encoding = 'aes' | 'plain';
  */
 export function decodeTencentEvent(key: Buffer, data: string): { json: string; encoding: Encoding } {
   try {
-    const json = leadingJsonObject(aesDecrypt(key, data, TENCENT_LAYOUT).toString('utf8'));
+    const json = leadingJsonObject(aesDecrypt(key, data, LAYOUT_TENCENT).toString('utf8'));
     if (json) return { json, encoding: 'aes' };
   } catch (err) {
     if (!(err instanceof MsgCryptError)) throw err;
@@ -171,7 +171,7 @@ export function decodeTencentEvent(key: Buffer, data: string): { json: string; e
 /** `check_str` of the URL check → the text to echo (DOC 51608: reply the decrypted string as is). */
 export function decodeTencentCheckStr(key: Buffer, checkStr: string): { text: string; encoding: Encoding } {
   try {
-    return { text: aesDecrypt(key, checkStr, TENCENT_LAYOUT).toString('utf8'), encoding: 'aes' };
+    return { text: aesDecrypt(key, checkStr, LAYOUT_TENCENT).toString('utf8'), encoding: 'aes' };
   } catch (err) {
     if (!(err instanceof MsgCryptError)) throw err;
   }

@@ -2,7 +2,7 @@ import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   aesDecrypt, aesEncrypt, aesKeyOf, createWecomCrypto, decodeTencentCheckStr, decodeTencentEvent, ENCODING_AES_KEY,
-  leadingJsonObject, MsgCryptError, sortedSha1, TENCENT_LAYOUT, verifySortedSha1, WECOM_LAYOUT,
+  leadingJsonObject, MsgCryptError, sortedSha1, LAYOUT_TENCENT, verifySortedSha1, LAYOUT_WECOM,
 } from '../../src/edge/msgcrypt.js';
 import { docDecrypt, docEncrypt } from '../fakes/wecom-bot.js';
 import { meetingEndEvent, tencentEncrypt } from '../fakes/tencent-webhook.js';
@@ -125,15 +125,15 @@ describe('Tencent layout: msg ‖ $key, PKCS#7 over AES blocks (DOC 54658)', () 
   it('takes 16-byte blocks, where WeCom\'s layout refuses them, and WeCom-style 32-byte padding too', () => {
     const one = tencentEncrypt(TENCENT_KEY, 'abc', '');
     expect(Buffer.from(one, 'base64')).toHaveLength(16);
-    expect(aesDecrypt(key, one, TENCENT_LAYOUT).toString()).toBe('abc');
-    expect(reason(() => aesDecrypt(key, one, WECOM_LAYOUT))).toBe('buffer');
-    const wide = aesEncrypt(key, Buffer.from('abc'), WECOM_LAYOUT);
-    expect(aesDecrypt(key, wide, TENCENT_LAYOUT).toString()).toBe('abc');
+    expect(aesDecrypt(key, one, LAYOUT_TENCENT).toString()).toBe('abc');
+    expect(reason(() => aesDecrypt(key, one, LAYOUT_WECOM))).toBe('buffer');
+    const wide = aesEncrypt(key, Buffer.from('abc'), LAYOUT_WECOM);
+    expect(aesDecrypt(key, wide, LAYOUT_TENCENT).toString()).toBe('abc');
   });
 
   it('refuses what does not decrypt with a coded error', () => {
-    expect(reason(() => aesDecrypt(key, Buffer.alloc(21).toString('base64'), TENCENT_LAYOUT))).toBe('buffer');
-    expect(reason(() => aesDecrypt(key, 'not base64!', TENCENT_LAYOUT))).toBe('base64');
+    expect(reason(() => aesDecrypt(key, Buffer.alloc(21).toString('base64'), LAYOUT_TENCENT))).toBe('buffer');
+    expect(reason(() => aesDecrypt(key, 'not base64!', LAYOUT_TENCENT))).toBe('base64');
     expect(reason(() => decodeTencentEvent(key, tencentEncrypt(TENCENT_KEY, 'not json', '')))).toBe('decrypt');
     expect(reason(() => decodeTencentCheckStr(key, 'not base64!'))).toBe('base64');
   });

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
-import { FEISHU_OAUTH_CALLBACK_PATH, type FeishuConfig } from '../../config.js';
+import { OAUTH_CALLBACK_PATH_FEISHU, type FeishuConfig } from '../../config.js';
 import { asMeetcheckError } from '../../core/errors.js';
 import { t, type Lang } from '../../core/i18n.js';
 import type { CoreDeps } from '../../core/quality.js';
@@ -68,7 +68,7 @@ export function createFeishuOAuthChannel(deps: FeishuOAuthDeps): Channel {
     const error = one(ctx.query.error);
     if (error === 'access_denied') {
       // The link stays usable until it expires, so they can still change their mind.
-      core.log.info({ route: FEISHU_OAUTH_CALLBACK_PATH }, 'feishu authorisation declined');
+      core.log.info({ route: OAUTH_CALLBACK_PATH_FEISHU }, 'feishu authorisation declined');
       return answer(ctx, 200, 'declined');
     }
     if (error !== undefined) return answer(ctx, 400, 'failed', { reason: error.slice(0, 80) });
@@ -77,7 +77,7 @@ export function createFeishuOAuthChannel(deps: FeishuOAuthDeps): Channel {
     if (!code || !state) return answer(ctx, 400, 'badRequest');
     const claim = await claimState(core.store, core.clock, state);
     if (!claim) {
-      core.log.info({ route: FEISHU_OAUTH_CALLBACK_PATH }, 'feishu authorisation callback with an unknown, used or expired state');
+      core.log.info({ route: OAUTH_CALLBACK_PATH_FEISHU }, 'feishu authorisation callback with an unknown, used or expired state');
       return answer(ctx, 400, 'badState');
     }
     let exchanged: Awaited<ReturnType<UserAuthorisation['exchange']>>;
@@ -106,7 +106,7 @@ export function createFeishuOAuthChannel(deps: FeishuOAuthDeps): Channel {
   return {
     name: 'feishu-oauth',
     mount(router) {
-      router.get(FEISHU_OAUTH_CALLBACK_PATH, callback);
+      router.get(OAUTH_CALLBACK_PATH_FEISHU, callback);
     },
   };
 }

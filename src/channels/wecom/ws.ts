@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WSClient, WsFrame } from '@wecom/aibot-node-sdk';
 import type WebSocket from 'ws';
-import { WECOM_WS_URL_DEFAULT } from '../../config.js';
+import { DEFAULT_WS_URL_WECOM } from '../../config.js';
 import type { CoreDeps } from '../../core/quality.js';
 import { createBot, type Bot, type StreamTarget } from './bot.js';
 import { createHolderLock } from './holder.js';
@@ -139,7 +139,7 @@ async function loadSdk(): Promise<Sdk> {
 export function createWsClient(opts: WsClientOptions): WsClient {
   const { core } = opts;
   const log = core.log.child({ channel: 'wecom-ws' });
-  const url = opts.url ?? WECOM_WS_URL_DEFAULT;
+  const url = opts.url ?? DEFAULT_WS_URL_WECOM;
   const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
   const reconnectMs = opts.reconnectMs ?? 1_000;
   const lockTtlMs = opts.lockTtlMs ?? LOCK_TTL_MS;
