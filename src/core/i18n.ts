@@ -3,9 +3,7 @@ import type { ErrorCode } from './errors.js';
 /** Card and message language (MEETCHECK_LANG): Simplified Chinese, or English for Lark tenants. */
 export type Lang = 'zh' | 'en';
 
-type Catalogue = Record<string, string>;
-
-const zh: Catalogue = {
+const zh = {
   'level.0': '无数据', 'level.1': '好', 'level.2': '较好', 'level.3': '中', 'level.4': '差',
   'health.0': '无数据', 'health.1': '健康', 'health.2': '告警',
   'aspect.audio': '音频', 'aspect.video': '视频', 'aspect.screen': '共享', 'aspect.network': '网络',
@@ -107,9 +105,13 @@ const zh: Catalogue = {
   'err.internal': '出了点问题，已记录。请稍后再试。',
   'err.title': '查询失败',
   'err.detail': '厂商返回：{detail}',
-};
+} as const satisfies Record<string, string>;
 
-const en: Catalogue = {
+/** Every key the catalogue has: a typo in a `t()` call fails the build. */
+export type MessageKey = keyof typeof zh;
+
+/** English has exactly the keys Chinese has (a missing or extra one fails the build). */
+const en: Record<MessageKey, string> = {
   'level.0': 'no data', 'level.1': 'good', 'level.2': 'fairly good', 'level.3': 'fair', 'level.4': 'poor',
   'health.0': 'no data', 'health.1': 'healthy', 'health.2': 'alert',
   'aspect.audio': 'Audio', 'aspect.video': 'Video', 'aspect.screen': 'Screen', 'aspect.network': 'Network',
@@ -213,10 +215,10 @@ const en: Catalogue = {
   'err.detail': 'Vendor said: {detail}',
 };
 
-const catalogues: Record<Lang, Catalogue> = { zh, en };
+const catalogues: Record<Lang, Record<MessageKey, string>> = { zh, en };
 
-export function t(lang: Lang, key: string, params: Record<string, string | number> = {}): string {
-  const template = catalogues[lang][key] ?? catalogues.zh[key] ?? key;
+export function t(lang: Lang, key: MessageKey, params: Record<string, string | number> = {}): string {
+  const template = catalogues[lang][key];
   return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
 }
 

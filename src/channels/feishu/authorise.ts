@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import type { MeetcheckError } from '../../core/errors.js';
-import { t, type Lang } from '../../core/i18n.js';
+import { t, type Lang, type MessageKey } from '../../core/i18n.js';
 import { describeError } from '../../core/messages.js';
 import type { VendorName } from '../../core/model.js';
 import type { CoreDeps, CoreSettings } from '../../core/quality.js';
@@ -122,7 +122,7 @@ export async function authorisationCard(
  * A catalogue line with mentions in it: the text is escaped, the mentions (already safe markdown,
  * from mentionOf) are put in afterwards so they stay live.
  */
-function whoText(lang: Lang, key: string, parts: Record<string, string>): string {
+function whoText(lang: Lang, key: MessageKey, parts: Record<string, string>): string {
   const marks = Object.fromEntries(Object.keys(parts).map((k, i) => [k, `@@${i}@@`]));
   let text = escapeMarkdown(t(lang, key, marks));
   for (const [k, i] of Object.keys(parts).map((k, i) => [k, i] as const)) text = text.split(`@@${i}@@`).join(parts[k]!);

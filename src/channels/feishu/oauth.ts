@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
 import { OAUTH_CALLBACK_PATH_FEISHU, type FeishuConfig } from '../../config.js';
 import { asMeetcheckError } from '../../core/errors.js';
-import { t, type Lang } from '../../core/i18n.js';
+import { t, type Lang, type MessageKey } from '../../core/i18n.js';
 import type { CoreDeps } from '../../core/quality.js';
 import type { UserAuthorisation } from '../../core/vendor.js';
 import type { Channel } from '../types.js';
@@ -37,6 +37,10 @@ export function page(lang: Lang, title: string, body: string): string {
     + `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(body)}</p></body></html>`;
 }
 
+/** The callback's answer pages, each a title and a body in the catalogue. */
+type PageOf<K> = K extends `oauth.${infer P}.title` ? P : never;
+type OAuthPage = PageOf<MessageKey>;
+
 export function createFeishuOAuthChannel(deps: FeishuOAuthDeps): Channel {
   const { config, core } = deps;
   const lang = core.settings.lang;
@@ -49,7 +53,7 @@ export function createFeishuOAuthChannel(deps: FeishuOAuthDeps): Channel {
     return handlers;
   };
 
-  const answer = (ctx: Context, status: number, key: string, params: Record<string, string> = {}) => {
+  const answer = (ctx: Context, status: number, key: OAuthPage, params: Record<string, string> = {}) => {
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
     // The URL carried a one-time code: keep it out of caches and Referer headers.
