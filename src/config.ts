@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Lang } from './core/i18n.js';
 import { VENDORS, type VendorName } from './core/model.js';
+import type { RateLimit } from './store/types.js';
 
 /**
  * Environment → typed, validated Config, once at start. A bad value stops the start with one line
@@ -18,6 +19,11 @@ export interface FeishuConfig {
   userAuth?: FeishuUserAuthConfig;
   /** Why user authorisation is off, when it is: the variable that is missing. */
   userAuthOff?: 'MEETCHECK_ENCRYPTION_KEY' | 'MEETCHECK_PUBLIC_URL';
+  /**
+   * The VC data APIs' shared budget; not from the environment: Feishu's "100 次/分钟" (vendors/feishu
+   * VC_RATE) unless a test or the bench runs on a scaled clock.
+   */
+  vcRate?: RateLimit;
 }
 
 export interface FeishuUserAuthConfig {
