@@ -18,6 +18,7 @@ import { mapPool } from '../../http/pool.js';
 import { createGrantStore, type GrantStore } from './grant.js';
 import { toSample, type QualityItem } from './samples.js';
 import { parseFeishuTime, timeShape } from './time.js';
+import { defineVendor } from '../registration.js';
 
 /**
  * Feishu VC as a meeting vendor (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/{meeting_list,participant_list,participant_quality_list}/get):
@@ -379,3 +380,14 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
   };
 }
 
+
+/**
+ * The registration (vendors/index.ts): Feishu VC, on whenever the Feishu app is (FEISHU_APP_ID +
+ * FEISHU_APP_SECRET): one app serves the chat and the meeting data, so its section is the app's.
+ */
+export const feishu = defineVendor({
+  name: 'feishu',
+  aliases: ['lark', '飞书'],
+  configFrom: (_env, shared) => shared.feishu,
+  create: (config, deps) => createFeishuVendor({ config, ...deps }),
+});

@@ -11,6 +11,8 @@ import { MEETING_ENDED_CODE, isPublishedCode, tencentCodeOf } from './errors.js'
 import { joinQos, joinQuality } from './join.js';
 import { resolveTarget, type Target } from './resolve.js';
 import { createRoomLists } from './rooms.js';
+import { defineVendor } from '../registration.js';
+import { tencentConfigFrom } from './config.js';
 import {
   parseParticipantsPage, parseQosPage, parseQualityPage,
   type ParticipantRow, type QosRow, type QualityPage, type QualityRow,
@@ -320,3 +322,12 @@ function linked(call: CallOptions, stop: AbortSignal): CallOptions {
   setMaxListeners(PAGE_PARALLEL * 2 + 10, signal);
   return { ...call, signal };
 }
+
+/** The registration (vendors/index.ts): Tencent Meeting, on with its four TENCENT_MEETING_* credentials; the vendor for chats without one of their own. */
+export const tencent = defineVendor({
+  name: 'tencent',
+  aliases: ['tm', 'voovmeeting', 'voov meeting', '腾讯会议', '腾讯'],
+  fallback: true,
+  configFrom: tencentConfigFrom,
+  create: (config, deps) => createTencentVendor({ config, ...deps }),
+});
