@@ -64,7 +64,7 @@ export function createTencentApi(deps: TencentApiDeps): TencentApi {
       ...(config.sdkId ? { sdkId: config.sdkId } : {}),
       method: 'GET', uri, body: '', nowMs: clock.now(),
     });
-    const res = await httpJson(http, { vendor: 'tencent', op, method: 'GET', url: url.toString(), headers, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const res = await httpJson(http, { kind: 'vendor', target: 'tencent', op, method: 'GET', url: url.toString(), headers, ...(opts.signal ? { signal: opts.signal } : {}) });
     const trace = res.headers['x-tc-trace'];
     const json = parseKeepingIds(res.text) ?? res.json;
     const info = readErrorInfo(json);
