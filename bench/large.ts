@@ -20,9 +20,9 @@ import type { BenchResult } from './lib.js';
 /** Added to every vendor (and chat platform) API call: the round trip the targets are stated for. */
 const RTT_MS = 50;
 const ATTENDEES = 5000;
-/** get_quality: "limit 最大50" (wecom-meeting-get-quality.md): ⌈N/50⌉ calls along one cursor chain. */
+/** get_quality: "limit 最大50" (WeCom doc 98821): ⌈N/50⌉ calls along one cursor chain. */
 const WECOM_LIMIT = 50;
-/** Tencent /quality pages hold 50 (tencent-meeting-api.md §3.1), /participants 100 (tencent-meeting-participants.md). */
+/** Tencent /quality pages hold 50 (cloud.tencent.com/document/product/1095/80575), /participants 100 (…/1095/42701). */
 const TENCENT_QUALITY_PAGE = 50;
 const TENCENT_PARTICIPANTS_PAGE = 100;
 const FEISHU_PARTICIPANTS = 300;
@@ -193,7 +193,7 @@ async function wecomFloor(base: string): Promise<number> {
 // ---- Tencent 5,000: /quality pages in parallel, /participants along next_pos ----------------
 
 async function startTencent(): Promise<{ fake: FakeTencent; proxy: LatencyProxy; close(): Promise<void> }> {
-  // A fresh fake each run: it enforces 300 calls a minute per app (§5.1), and each run makes ~150.
+  // A fresh fake each run: it enforces 300 calls a minute per app (cloud.tencent.com/document/product/1095/105276), and each run makes ~150.
   const fake = await startFakeTencent({ ...TENCENT, now: () => Date.now() });
   const start = nowS() - 7200;
   // Its room closed an hour ago; scheduled until now, so /v1/meetings still returns it (DOC 42418).
@@ -259,7 +259,7 @@ async function tencentLarge(): Promise<BenchResult[]> {
       setup,
       ratio: { value: total / parallelFloor, meaning: 'ours ÷ bare client if every page could go at once: lookup, page 1, the rest in one wave (3 round trips)', target: '≤ 4 round trips', pass: roundTrips <= 4 },
       figures: [...figures, { name: 'floor, all pages parallel (measured)', value: parallelFloor, unit: 'ms' }],
-      notes: [`/participants pages follow an opaque next_pos cursor (tencent-meeting-participants.md), so ${participantPages} of them go one after another in any client: that chain, not /quality, sets the time`],
+      notes: [`/participants pages follow an opaque next_pos cursor (cloud.tencent.com/document/product/1095/42701), so ${participantPages} of them go one after another in any client: that chain, not /quality, sets the time`],
     },
     {
       bench: `large meeting, complete report, Tencent ${ATTENDEES.toLocaleString('en')} attendees, vs the documented cursor`,
