@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { Lang } from './core/i18n.js';
-import { VENDORS, type VendorName } from './core/model.js';
+import type { VendorName } from './core/model.js';
 import { ENCODING_AES_KEY } from './edge/msgcrypt.js';
+import type { RateLimit } from './store/types.js';
+import { VENDOR_NAMES, VENDOR_REGISTRATIONS, type VendorSections } from './vendors/index.js';
+import type { WecomMeetingConfig } from './vendors/wecom/config.js';
+
+export type { WecomMeetingConfig } from './vendors/wecom/config.js';
+export type { TencentConfig } from './vendors/tencent/config.js';
 
 /**
  * Environment → typed, validated Config, once at start. A bad value stops the start with one line
@@ -19,6 +25,11 @@ export interface FeishuConfig {
   userAuth?: FeishuUserAuthConfig;
   /** Why user authorisation is off, when it is: the variable that is missing. */
   userAuthOff?: 'MEETCHECK_ENCRYPTION_KEY' | 'MEETCHECK_PUBLIC_URL';
+  /**
+   * The VC data APIs' shared budget; not from the environment: Feishu's "100 次/分钟" (vendors/feishu
+   * VC_RATE) unless a test or the bench runs on a scaled clock.
+   */
+  vcRate?: RateLimit;
 }
 
 export interface FeishuUserAuthConfig {
@@ -42,21 +53,6 @@ export interface WecomBotConfig {
   /** Long-connection endpoint (ws mode). */
   wsUrl: string;
 }
-export interface WecomMeetingConfig {
-  corpId: string;
-  secret: string;
-  baseUrl: string;
-  /** WECOM_MEETING_ADMINS: userids whose meeting lists are searched for a code after the asker's. */
-  admins?: readonly string[];
-}
-export interface TencentConfig {
-  appId: string;
-  sdkId?: string;
-  secretId: string;
-  secretKey: string;
-  operatorId: string;
-  baseUrl: string;
-}
 export type ReportChat = { kind: 'feishu'; chatId: string } | { kind: 'wecom-webhook'; key: string };
 export interface TencentWebhookConfig {
   token: string;
@@ -78,10 +74,13 @@ export interface Config {
   redisUrl?: string;
   /** MEETCHECK_PUBLIC_URL: the bot's own public base URL (no trailing slash), for OAuth redirects. */
   publicUrl?: string;
+  /** The Feishu app: the chat channel and the Feishu VC vendor share it. */
   feishu?: FeishuConfig;
   wecomBot?: WecomBotConfig;
+  /** Each switched-on vendor's section, read by its registration (vendors/index.ts). */
+  vendors: VendorSections;
+  /** The same object as vendors.wecom; the meeting-end poster reads WECOM_BASE_URL from it. */
   wecomMeeting?: WecomMeetingConfig;
-  tencent?: TencentConfig;
   tencentWebhook?: TencentWebhookConfig;
   /** True when no channel or vendor credentials are set: demo vendor, console on. */
   demo: boolean;
@@ -116,6 +115,41 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * How a part reads its own variables (a vendor registration's configFrom): the same validation and
+ * one-line errors as everything here, without importing this module's helpers.
+ */
+export interface EnvReader {
+  /** The trimmed value; undefined when unset or empty. */
+  get(name: string): string | undefined;
+  /** All of `names` or none: undefined when none is set, else each value (a ConfigError names the first one missing). */
+  group(names: readonly string[]): Record<string, string> | undefined;
+  /** An http(s) URL without a trailing slash; `fallback` when unset. */
+  url(name: string, fallback: string): string;
+  /** Comma- or space-separated items; undefined when unset or empty. */
+  list(name: string): string[] | undefined;
+  /** Stops the start with the one line for `name` (never echo a secret's value in `expected`). */
+  fail(name: string, expected: string): never;
+}
+
+/** What was read before the vendor sections, for a vendor that shares it (the Feishu app). */
+export type SharedConfig = Pick<Config, 'feishu' | 'lang' | 'publicUrl'>;
+
+function envReader(get: (name: string) => string | undefined): EnvReader {
+  return {
+    get,
+    group: (names) => group(get, [...names]),
+    url: (name, fallback) => url(get(name) ?? fallback, name),
+    list: (name) => {
+      const items = list(get(name));
+      return items ? [...items] : undefined;
+    },
+    fail: (name, expected) => {
+      throw new ConfigError(name, expected);
+    },
+  };
+}
+
 /** Loads `.env` from the working directory when present (Node's own loader; real env wins). */
 export function loadDotEnv(path = '.env'): void {
   if (!existsSync(path)) return;
@@ -140,7 +174,7 @@ export function loadConfig(env: Env = process.env): Config {
   const allowedChats = list(get('MEETCHECK_ALLOWED_CHATS'));
   const admins = list(get('MEETCHECK_ADMINS'));
   const dv = get('MEETCHECK_DEFAULT_VENDOR');
-  const defaultVendor = dv === undefined ? undefined : (oneOf(dv, 'MEETCHECK_DEFAULT_VENDOR', [...VENDORS]) as VendorName);
+  const defaultVendor = dv === undefined ? undefined : (oneOf(dv, 'MEETCHECK_DEFAULT_VENDOR', [...VENDOR_NAMES]) as VendorName);
   const consoleFlag = get('MEETCHECK_CONSOLE');
   if (consoleFlag !== undefined) oneOf(consoleFlag, 'MEETCHECK_CONSOLE', ['0', '1', 'true', 'false']);
   const redisUrl = get('REDIS_URL');
@@ -180,26 +214,16 @@ export function loadConfig(env: Env = process.env): Config {
 
   const wecomBot = wecomBotConfig(get);
 
-  const meetingParts = group(get, ['WECOM_CORP_ID', 'WECOM_MEETING_SECRET']);
-  const wecomMeeting: WecomMeetingConfig | undefined = meetingParts && {
-    corpId: meetingParts.WECOM_CORP_ID!,
-    secret: meetingParts.WECOM_MEETING_SECRET!,
-    baseUrl: url(get('WECOM_BASE_URL') ?? 'https://qyapi.weixin.qq.com', 'WECOM_BASE_URL'),
-    ...opt('admins', wecomUserIds(get('WECOM_MEETING_ADMINS'), 'WECOM_MEETING_ADMINS')),
-  };
-  if (get('WECOM_MEETING_ADMINS') !== undefined && !wecomMeeting) {
-    throw new ConfigError('WECOM_MEETING_ADMINS', 'needs WECOM_CORP_ID and WECOM_MEETING_SECRET (the meeting app whose lists it names)');
+  // Each vendor reads its own section (vendors/*/config.ts), in the registrations' order.
+  const read = envReader(get);
+  const shared: SharedConfig = { lang, ...opt('feishu', feishu), ...opt('publicUrl', publicUrl) };
+  const vendors: Record<string, unknown> = {};
+  for (const r of VENDOR_REGISTRATIONS) {
+    const section = r.configFrom(read, shared);
+    if (section !== undefined) vendors[r.name] = section;
   }
-
-  const tmParts = group(get, ['TENCENT_MEETING_APP_ID', 'TENCENT_MEETING_SECRET_ID', 'TENCENT_MEETING_SECRET_KEY', 'TENCENT_MEETING_OPERATOR_ID']);
-  const tencent: TencentConfig | undefined = tmParts && {
-    appId: tmParts.TENCENT_MEETING_APP_ID!,
-    secretId: tmParts.TENCENT_MEETING_SECRET_ID!,
-    secretKey: tmParts.TENCENT_MEETING_SECRET_KEY!,
-    operatorId: tmParts.TENCENT_MEETING_OPERATOR_ID!,
-    baseUrl: url(get('TENCENT_MEETING_BASE_URL') ?? 'https://api.meeting.qq.com', 'TENCENT_MEETING_BASE_URL'),
-    ...opt('sdkId', get('TENCENT_MEETING_SDK_ID')),
-  };
+  const configured = VENDOR_REGISTRATIONS.some((r) => !('builtin' in r && r.builtin) && vendors[r.name] !== undefined);
+  const wecomMeeting = (vendors as VendorSections).wecom;
 
   const hookParts = group(get, ['TENCENT_MEETING_WEBHOOK_TOKEN', 'TENCENT_MEETING_WEBHOOK_AES_KEY']);
   const reportChatRaw = get('TENCENT_MEETING_REPORT_CHAT');
@@ -216,9 +240,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('FEISHU_APP_ID', 'required (with FEISHU_APP_SECRET) to post reports to TENCENT_MEETING_REPORT_CHAT=feishu:…');
   }
 
-  const demo = !feishu && !wecomBot && !wecomMeeting && !tencent && !tencentWebhook;
+  const demo = !feishu && !wecomBot && !configured && !tencentWebhook;
   const config: Config = {
-    port, host, logLevel, lang, pageSize, demo,
+    port, host, logLevel, lang, pageSize, demo, vendors: vendors as VendorSections,
     console: demo ? consoleFlag !== '0' && consoleFlag !== 'false' : consoleFlag === '1' || consoleFlag === 'true',
     ...opt('allowedChats', allowedChats),
     ...opt('admins', admins),
@@ -228,7 +252,6 @@ export function loadConfig(env: Env = process.env): Config {
     ...opt('feishu', feishu),
     ...opt('wecomBot', wecomBot),
     ...opt('wecomMeeting', wecomMeeting),
-    ...opt('tencent', tencent),
     ...opt('tencentWebhook', tencentWebhook),
   };
   return config;
@@ -259,13 +282,9 @@ export function accountsUrlFor(baseUrl: string): string {
   return baseUrl;
 }
 
+/** The switched-on vendors, in the registrations' order. */
 export function enabledVendors(c: Config): VendorName[] {
-  const v: VendorName[] = [];
-  if (c.wecomMeeting) v.push('wecom');
-  if (c.feishu) v.push('feishu');
-  if (c.tencent) v.push('tencent');
-  v.push('demo');
-  return v;
+  return VENDOR_NAMES.filter((name) => (c.vendors as Record<string, unknown>)[name] !== undefined);
 }
 
 /**
@@ -368,19 +387,6 @@ function list(raw: string | undefined): ReadonlySet<string> | undefined {
   if (raw === undefined) return undefined;
   const items = raw.split(/[,\s]+/).filter(Boolean);
   return items.length ? new Set(items) : undefined;
-}
-
-/**
- * Comma-separated WeCom userids. A userid is 1-64 bytes of letters, digits and "_-@.", starting
- * with a letter or digit (WeCom doc 90195, 创建成员 userid).
- */
-function wecomUserIds(raw: string | undefined, name: string): string[] | undefined {
-  const items = list(raw);
-  if (!items) return undefined;
-  for (const u of items) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_\-@.]{0,63}$/.test(u)) throw new ConfigError(name, `comma-separated WeCom userids (letters, digits, _-@.), got "${u.slice(0, 40)}"`);
-  }
-  return [...items];
 }
 
 function reportChat(raw: string): ReportChat {

@@ -1,12 +1,22 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics for /metrics (prom-client: the standard exposition format, histograms included). */
+/**
+ * Prometheus metrics for /metrics (prom-client: the standard exposition format, histograms included).
+ * Outbound calls are in two families, so "Feishu IM is slow" and "Feishu VC is slow" read apart:
+ * meetcheck_vendor_call_seconds (the meeting APIs a report is made of) and
+ * meetcheck_platform_call_seconds (the chat platforms' APIs cards and messages go out through).
+ */
 export interface Metrics {
   registry: Registry;
   httpRequests: Counter<'route' | 'status'>;
   commands: Counter<'vendor' | 'outcome'>;
   vendorCalls: Histogram<'vendor' | 'op' | 'outcome'>;
+  platformCalls: Histogram<'platform' | 'op' | 'outcome'>;
+  /** Calls the outbound policy tried again, by why: transient, rate (after the vendor's reset) or token (refreshed once). */
+  callRetries: Counter<'kind' | 'target' | 'reason'>;
 }
+
+const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
 export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
   const registry = new Registry();
@@ -22,9 +32,16 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
       labelNames: ['vendor', 'outcome'], registers: [registry],
     }),
     vendorCalls: new Histogram({
-      name: 'meetcheck_vendor_call_seconds', help: 'Vendor API call latency by vendor, operation and outcome',
-      labelNames: ['vendor', 'op', 'outcome'], registers: [registry],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      name: 'meetcheck_vendor_call_seconds', help: 'Meeting vendor API call latency by vendor, operation and outcome (HTTP status, timeout, network, aborted)',
+      labelNames: ['vendor', 'op', 'outcome'], registers: [registry], buckets: BUCKETS,
+    }),
+    platformCalls: new Histogram({
+      name: 'meetcheck_platform_call_seconds', help: 'Chat platform API call latency (messages, cards) by platform, operation and outcome',
+      labelNames: ['platform', 'op', 'outcome'], registers: [registry], buckets: BUCKETS,
+    }),
+    callRetries: new Counter({
+      name: 'meetcheck_call_retries_total', help: 'Outbound calls tried again, by kind (vendor or platform), target and reason',
+      labelNames: ['kind', 'target', 'reason'], registers: [registry],
     }),
   };
 }

@@ -58,12 +58,19 @@ export const MAX_COMMAND_CHARS = 300;
 const QUALITY = new Set(['/quality', '/质量', '/health']);
 const HELP = new Set(['/help', '/帮助']);
 
-const VENDOR_ALIASES: Record<string, VendorName> = {
-  wecom: 'wecom', wework: 'wecom', 企业微信: 'wecom', 企微: 'wecom',
-  feishu: 'feishu', lark: 'feishu', 飞书: 'feishu',
-  tencent: 'tencent', tm: 'tencent', voovmeeting: 'tencent', 腾讯会议: 'tencent', 腾讯: 'tencent',
-  demo: 'demo',
-};
+/**
+ * The vendor words a person may type before the colon: each vendor's name and aliases, lower case
+ * without spaces → its name. They come from the vendor registrations (vendors/index.ts); the core
+ * knows no vendor by name.
+ */
+export type VendorAliases = ReadonlyMap<string, string>;
+
+let registered: VendorAliases = new Map();
+
+/** vendors/index.ts hands its table here when it loads, for callers that do not pass one. */
+export function registerVendorAliases(aliases: VendorAliases): void {
+  registered = aliases;
+}
 
 const PROBLEMS_FLAGS = new Set(['--problems', '--only-problems', '-p', '--问题']);
 
@@ -86,7 +93,8 @@ export function stripMentions(text: string): string {
   return s.trim();
 }
 
-export function parseCommand(raw: string): ParseResult {
+/** `vendors`: the vendor words (VendorRegistry.aliases); the registered vendors' when omitted. */
+export function parseCommand(raw: string, vendors: VendorAliases = registered): ParseResult {
   if (raw.length > MAX_COMMAND_CHARS * 4) return fail('parse.tooLong');
   const text = stripMentions(normalise(raw));
   if (text.length > MAX_COMMAND_CHARS) return fail('parse.tooLong');
@@ -95,13 +103,13 @@ export function parseCommand(raw: string): ParseResult {
   const tokens = text.split(/\s+/);
   const head = tokens[0]!.toLowerCase();
   if (HELP.has(head)) return { ok: true, command: { kind: 'help' } };
-  if (QUALITY.has(head)) return parseQualityArgs(tokens.slice(1));
+  if (QUALITY.has(head)) return parseQualityArgs(tokens.slice(1), vendors);
   // A bare meeting reference (say, a pasted Tencent invite line) is read as /quality.
-  if (!head.startsWith('/') && parseMeeting(text.split(/\s+--/)[0]!).ok) return parseQualityArgs(tokens);
+  if (!head.startsWith('/') && parseMeeting(text.split(/\s+--/)[0]!, vendors).ok) return parseQualityArgs(tokens, vendors);
   return fail('parse.unknownCommand', tokens[0]);
 }
 
-function parseQualityArgs(args: string[]): ParseResult {
+function parseQualityArgs(args: string[], vendors: VendorAliases): ParseResult {
   let problemsOnly = false;
   let at: AtTime | undefined;
   const meetingParts: string[] = [];
@@ -133,26 +141,27 @@ function parseQualityArgs(args: string[]): ParseResult {
     }
   }
   if (meetingParts.length === 0) return fail('parse.empty');
-  const meeting = parseMeeting(meetingParts.join(' '));
+  const meeting = parseMeeting(meetingParts.join(' '), vendors);
   if (!meeting.ok) return meeting;
   return { ok: true, command: { kind: 'quality', meeting: meeting.ref, problemsOnly, ...(at ? { at } : {}) } };
 }
 
-function parseMeeting(text: string): { ok: true; ref: MeetingRef } | { ok: false; error: ParseError } {
+function parseMeeting(text: string, vendors: VendorAliases): { ok: true; ref: MeetingRef } | { ok: false; error: ParseError } {
   let s = text.trim();
   let vendor: VendorName | undefined;
-  // A pasted Tencent invite: "#腾讯会议：806-146-667" (NFKC has already turned "：" into ":").
-  const invite = /^#?(腾讯会议|voov ?meeting)\s*(?:号)?\s*:\s*/i.exec(s);
-  if (invite) {
-    vendor = 'tencent';
-    s = s.slice(invite[0].length);
-  } else {
-    const prefix = /^([^\s:]+)\s*:\s*/.exec(s);
-    if (prefix) {
-      const alias = VENDOR_ALIASES[prefix[1]!.toLowerCase()];
-      if (!alias) return fail('parse.badVendor', prefix[1]);
-      vendor = alias;
+  // `vendor:` before the meeting, or a pasted invite line such as "#腾讯会议：806-146-667" or
+  // "腾讯会议号: …" (NFKC has already turned "：" into ":"): a leading "#", spaces inside the word
+  // and a trailing 号 ("number") are allowed around a known vendor word.
+  const prefix = /^(#?)([^:]{1,40}?)\s*:\s*/.exec(s);
+  if (prefix) {
+    const word = prefix[2]!.toLowerCase().replace(/\s+/g, '');
+    const name = vendors.get(word) ?? vendors.get(word.replace(/号$/, ''));
+    if (name) {
+      vendor = name;
       s = s.slice(prefix[0].length);
+    } else if (!prefix[1] && !/\s/.test(prefix[2]!)) {
+      // One word before a colon that is no vendor: say so, rather than "not a meeting".
+      return fail('parse.badVendor', prefix[2]);
     }
   }
   const compact = s.replace(/[\s-]/g, '');

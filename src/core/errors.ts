@@ -41,7 +41,8 @@ export class MeetcheckError extends Error {
     readonly code: ErrorCode,
     /** Safe-to-show detail (already free of secrets), e.g. the vendor's error code and message. */
     readonly detail?: string,
-    readonly options: { retryAfterMs?: number; vendor?: string; cause?: unknown } = {},
+    /** `vendorCode`: the vendor's own error code (WeCom errcode, Tencent error_code, Feishu code), for callers that branch on one. */
+    readonly options: { retryAfterMs?: number; vendor?: string; vendorCode?: number; cause?: unknown } = {},
   ) {
     super(detail ? `${code}: ${detail}` : code, options.cause ? { cause: options.cause } : undefined);
   }

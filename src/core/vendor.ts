@@ -1,4 +1,4 @@
-import type { AtTime, MeetingRef, OccurrenceHint } from './command.js';
+import type { AtTime, MeetingRef, OccurrenceHint, VendorAliases } from './command.js';
 import type { Lang } from './i18n.js';
 import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
 import { MeetcheckError } from './errors.js';
@@ -72,7 +72,16 @@ export interface UserAuthorisation {
   exchange(code: string): Promise<{ userId?: string; keep(): Promise<void> }>;
 }
 
-export type VendorRegistry = ReadonlyMap<VendorName, VendorClient>;
+/**
+ * The switched-on vendors by name (vendors/index.ts builds it from the registrations). A plain Map
+ * of clients will do in tests; the registry also carries what the registrations say.
+ */
+export interface VendorRegistry extends ReadonlyMap<VendorName, VendorClient> {
+  /** Every registered vendor's words for the command grammar (parseCommand), switched on or not. */
+  readonly aliases?: VendorAliases;
+  /** The vendor for a chat whose platform has none of its own (a registration says which). */
+  readonly fallback?: VendorName;
+}
 
 /** The normalised command a stored report can re-run. */
 export interface QualityCommandText {
@@ -84,28 +93,30 @@ export interface QualityCommandText {
 }
 
 /**
- * Picks the vendor for a meeting reference: its prefix, else the configured default, else the
- * chat's own platform (Feishu chat → feishu, WeCom chat → wecom, else tencent); demo when that is
- * all there is.
+ * Picks the vendor for a meeting reference: its prefix, else the configured default, else the one
+ * the chat's platform prefers when that is a known vendor (Feishu chat → feishu, WeCom chat →
+ * wecom: the platform passes its name or its default vendor), else the registry's fallback; the
+ * only vendor when there is just one (demo, with no credentials set).
  */
 export function resolveVendor(
   registry: VendorRegistry,
   meeting: MeetingRef,
-  channel: ChannelName,
+  preferred: string | undefined,
   configuredDefault?: VendorName,
 ): VendorClient {
-  const wanted = meeting.vendor ?? configuredDefault ?? defaultVendorFor(registry, channel);
-  const client = registry.get(wanted);
+  const wanted = meeting.vendor ?? configuredDefault ?? defaultVendorFor(registry, preferred);
+  const client = wanted === undefined ? undefined : registry.get(wanted);
   if (!client) {
-    throw new MeetcheckError('vendor_not_configured', wanted, { vendor: wanted });
+    throw new MeetcheckError('vendor_not_configured', wanted ?? preferred ?? '?', { vendor: wanted ?? preferred ?? '?' });
   }
   return client;
 }
 
-function defaultVendorFor(registry: VendorRegistry, channel: ChannelName): VendorName {
-  const byChannel: VendorName = channel === 'feishu' ? 'feishu' : channel === 'wecom' ? 'wecom' : 'tencent';
-  if (registry.has(byChannel)) return byChannel;
-  // Only demo configured (no credentials): every unprefixed meeting goes to demo.
-  if (registry.size === 1 && registry.has('demo')) return 'demo';
-  return byChannel;
+function defaultVendorFor(registry: VendorRegistry, preferred: string | undefined): VendorName | undefined {
+  const known = (name: string) => registry.has(name) || [...(registry.aliases?.values() ?? [])].includes(name);
+  const own = preferred !== undefined && known(preferred) ? preferred : registry.fallback;
+  if (own !== undefined && registry.has(own)) return own;
+  // Only one vendor switched on (demo, when no credentials are set): every unprefixed meeting goes there.
+  if (registry.size === 1) return [...registry.keys()][0];
+  return own;
 }

@@ -1,10 +1,16 @@
+import { createHash } from 'node:crypto';
 import * as lark from '@larksuiteoapi/node-sdk';
 import type { Cache, HttpInstance, HttpRequestOptions } from '@larksuiteoapi/node-sdk';
-import { httpJson, type HttpDeps } from './outbound.js';
+import type { Dispatcher } from 'undici';
+import type { Metrics } from '../metrics.js';
+import { currentCall, httpJson, type HttpDeps } from './outbound.js';
 
 /**
  * The lark SDK's HTTP, routed through our own `httpJson` so every Feishu call has a timeout, shows
- * in /metrics and honours the injected dispatcher. The SDK's default is axios with no timeout
+ * in /metrics and honours the injected dispatcher. A call made inside the outbound policy
+ * (policy.ts) is labelled and aborted as that call says: the VC vendor's calls are vendor calls. A
+ * call made outside it is the bot's own chat traffic (IM, bot info): a platform call to Feishu.
+ * The SDK's default is axios with no timeout
  * (larksuite/node-sdk http/index.ts). Contract of a custom `httpInstance` (node-sdk typings/http.ts): resolve to the
  * response body (or `{data, headers}` when `$return_headers`), honour `params` and
  * `paramsSerializer`. Like axios, a 4xx/5xx rejects, with the status, body and headers on it, so
@@ -32,7 +38,7 @@ function serialize(opts: HttpRequestOptions<unknown>): string {
   return q.toString();
 }
 
-export function larkHttp(deps: HttpDeps, vendor: 'feishu' = 'feishu'): HttpInstance {
+export function larkHttp(deps: HttpDeps): HttpInstance {
   const send = async (opts: HttpRequestOptions<unknown>): Promise<any> => {
     const url = opts.url ?? '';
     const query = serialize(opts);
@@ -41,8 +47,9 @@ export function larkHttp(deps: HttpDeps, vendor: 'feishu' = 'feishu'): HttpInsta
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined && v !== null) headers[k] = String(v);
     const hasBody = opts.data !== undefined && method !== 'GET';
     if (hasBody) headers['content-type'] = 'application/json; charset=utf-8';
+    const call = currentCall();
     const res = await httpJson(deps, {
-      vendor, op: opName(url), method, url: query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url, headers,
+      kind: call?.kind ?? 'platform', target: call?.target ?? 'feishu', op: opName(url), method, url: query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url, headers,
       ...(hasBody ? { body: JSON.stringify(opts.data) } : {}),
     });
     const body = res.json ?? (res.text ? { raw: res.text.slice(0, 200) } : {});
@@ -119,29 +126,113 @@ export function larkLogger(log: { debug(obj: object, msg: string): void }) {
 }
 
 /**
- * The one way we build a lark SDK Client (the Feishu channel's IM, the Feishu VC vendor, the
- * meeting-end poster): HTTP through httpJson, a token cache of its own that 99991663 can clear, and
- * the SDK's logging quietened to debug.
+ * The one lark SDK Client per Feishu app (the channel's IM, the VC vendor, the meeting-end poster
+ * all ask here): HTTP through httpJson, one token cache (the SDK's default `internalCache` is
+ * process-global, node-sdk issue #26) that a 99991663 seen by any of them clears for all, and the
+ * SDK's logging quietened to debug. Clients are kept per running server: the cache hangs off the
+ * server's Metrics, the one object every part of one server is built with (a test's second server
+ * gets its own client). A part that asks for another per-call timeout gets a client of its own.
  */
 export function createLarkClient(
   app: { appId: string; appSecret: string; baseUrl: string },
   http: HttpDeps,
   log: { debug(obj: object, msg: string): void },
-): { client: lark.Client; tokens: TokenCache } {
-  const tokens = tokenCache();
-  const client = new lark.Client({
-    appId: app.appId,
-    appSecret: app.appSecret,
-    domain: app.baseUrl,
-    cache: tokens,
-    logger: larkLogger(log),
-    httpInstance: larkHttp(http),
-  });
-  return { client, tokens };
+): LarkApp {
+  const key = [app.baseUrl, app.appId, createHash('sha256').update(app.appSecret).digest('base64url').slice(0, 16), dispatcherId(http.dispatcher), http.timeoutMs ?? ''].join('|');
+  let clients = byServer.get(http.metrics);
+  if (!clients) {
+    clients = new Map();
+    byServer.set(http.metrics, clients);
+  }
+  let entry = clients.get(key);
+  if (!entry) {
+    const tokens = tokenCache();
+    const client = new lark.Client({
+      appId: app.appId,
+      appSecret: app.appSecret,
+      domain: app.baseUrl,
+      cache: tokens,
+      logger: larkLogger(log),
+      httpInstance: larkHttp(http),
+    });
+    entry = { client, tokens };
+    clients.set(key, entry);
+  }
+  return entry;
+}
+
+export interface LarkApp {
+  client: lark.Client;
+  tokens: TokenCache;
+}
+
+const byServer = new WeakMap<Metrics, Map<string, LarkApp>>();
+const dispatchers = new WeakMap<Dispatcher, string>();
+let dispatcherCount = 0;
+function dispatcherId(d: Dispatcher | undefined): string {
+  if (!d) return 'global';
+  let id = dispatchers.get(d);
+  if (id === undefined) {
+    id = `d${++dispatcherCount}`;
+    dispatchers.set(d, id);
+  }
+  return id;
+}
+
+/** An HTTP 200 answer whose `code` is not 0: some Feishu errors come with HTTP 200 (generic-error-code), so `code === 0` is checked too. */
+export class LarkBusinessError extends Error {
+  override readonly name = 'LarkBusinessError';
+  constructor(readonly code: number, readonly msg: string) {
+    super(`code ${code}: ${msg}`);
+  }
+}
+
+/** What Feishu said about one failed call: the HTTP status, its business code and message, a rate limit's reset. */
+export interface LarkFailure {
+  status?: number;
+  code?: number;
+  msg: string;
+  resetMs?: number;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name] ?? headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Feishu's error envelope `{code, msg}` with the HTTP status and `x-ogw-ratelimit-reset`, from either kind of failure; undefined for anything else. */
+export function larkFailure(err: unknown): LarkFailure | undefined {
+  if (err instanceof LarkBusinessError) return { code: err.code, msg: err.msg };
+  if (!(err instanceof LarkHttpError)) return undefined;
+  const body = err.body as { code?: unknown; msg?: unknown } | undefined;
+  const out: LarkFailure = { status: err.status, msg: typeof body?.msg === 'string' ? body.msg : '' };
+  if (typeof body?.code === 'number') out.code = body.code;
+  // Seconds to wait (open.feishu.cn/document/server-docs/api-call-guide/frequency-control).
+  const reset = Number(header(err.headers, 'x-ogw-ratelimit-reset'));
+  if (header(err.headers, 'x-ogw-ratelimit-reset') !== undefined && Number.isFinite(reset) && reset >= 0) out.resetMs = Math.max(1, reset) * 1000;
+  return out;
+}
+
+/** 99991663: tenant token expired or invalid (generic-error-code); the SDK never drops it itself (node-sdk client/token-manager.ts). */
+export const LARK_TOKEN_INVALID = 99991663;
+/** 99991400: frequency limit, HTTP 429 with x-ogw-ratelimit-reset seconds (open.feishu.cn/document/server-docs/api-call-guide/frequency-control). */
+export const LARK_RATE_LIMITED = 99991400;
+/** When a 429 carries no reset header: a fraction of a per-minute window, then the next try says more. */
+const DEFAULT_RESET_MS = 5_000;
+
+/**
+ * What every Feishu API's failure means for a retry, whatever the API: a rate limit after its reset,
+ * a stale tenant token refreshed once, a 5xx again with back-off. Each client maps the rest of the
+ * codes (its own API's table) to what the person is told.
+ */
+export function larkRetry(f: LarkFailure): { retryable?: true; retryAfterMs?: number; tokenExpired?: true } {
+  if (f.code === LARK_RATE_LIMITED || f.status === 429) return { retryable: true, retryAfterMs: f.resetMs ?? DEFAULT_RESET_MS };
+  if (f.code === LARK_TOKEN_INVALID) return { tokenExpired: true };
+  if (f.status !== undefined && f.status >= 500) return { retryable: true };
+  return {};
 }
 
 /** Feishu's business code on a failed call, whether it came as an HTTP error or in a 200 body. */
 export function larkCode(err: unknown): number | undefined {
-  const body = err instanceof LarkHttpError ? (err.body as { code?: unknown } | undefined) : undefined;
-  return typeof body?.code === 'number' ? body.code : undefined;
+  return larkFailure(err)?.code;
 }

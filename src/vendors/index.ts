@@ -1,48 +1,49 @@
-import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
-import type { Clock } from '../core/clock.js';
+import { registerVendorAliases, type VendorAliases } from '../core/command.js';
 import type { VendorClient, VendorRegistry } from '../core/vendor.js';
-import type { VendorName } from '../core/model.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { Store } from '../store/types.js';
-import { createDemoVendor } from './demo/index.js';
-import { createFeishuVendor } from './feishu/index.js';
-import { createWecomVendor } from './wecom/index.js';
-import { createTencentVendor } from './tencent/index.js';
+import type { SectionOf, VendorDeps } from './registration.js';
+import { wecom } from './wecom/index.js';
+import { feishu } from './feishu/index.js';
+import { tencent } from './tencent/index.js';
+import { demo } from './demo/index.js';
 
-export interface VendorDeps {
-  config: Config;
-  store: Store;
-  clock: Clock;
-  log: Logger;
-  metrics: Metrics;
-  /** Injected in tests; undici's global dispatcher otherwise. */
-  dispatcher?: Dispatcher;
+/**
+ * Every meeting vendor, one line each (and its import): names, aliases, config sections, the
+ * fallback vendor and how each client is built come from these registrations (registration.ts).
+ * The order is the order vendors are listed in (start-up line, "available: …" on cards).
+ */
+export const VENDOR_REGISTRATIONS = [wecom, feishu, tencent, demo] as const;
+
+type Registered = (typeof VENDOR_REGISTRATIONS)[number];
+/** A registered vendor's name; the core sees plain strings and learns the names from here at run time. */
+export type VendorName = Registered['name'];
+/** Each switched-on vendor's config section, by name (Config.vendors). */
+export type VendorSections = { [R in Registered as R['name']]?: SectionOf<R> };
+
+export const VENDOR_NAMES: readonly VendorName[] = VENDOR_REGISTRATIONS.map((r) => r.name);
+
+/** The command grammar's vendor words: each name and alias (lower case, no spaces) → the vendor's name. */
+export function vendorAliases(): VendorAliases {
+  const out = new Map<string, string>();
+  for (const r of VENDOR_REGISTRATIONS) for (const word of [r.name, ...r.aliases]) out.set(word.toLowerCase().replace(/\s+/g, ''), r.name);
+  return out;
 }
 
-/** Every vendor client is built here, from config, with its HTTP injected (after probot's src/octokit). */
-export function createVendors(deps: VendorDeps): VendorRegistry {
+// Whoever parses a command without passing the table (core/command.ts) gets these.
+registerVendorAliases(vendorAliases());
+
+/** Every switched-on vendor's client, built from its section of the config. */
+export function createVendors(deps: VendorDeps & { config: Config }): VendorRegistry {
+  const { config, ...rest } = deps;
+  const sections = config.vendors as Record<string, unknown>;
   const clients: VendorClient[] = [];
-  if (deps.config.wecomMeeting) {
-    const w = deps.config.wecomMeeting;
-    clients.push(createWecomVendor({
-      corpId: w.corpId, secret: w.secret, baseUrl: w.baseUrl, store: deps.store, admins: w.admins ?? [],
-      clock: deps.clock, log: deps.log, metrics: deps.metrics, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-    }));
+  for (const r of VENDOR_REGISTRATIONS) {
+    const section = sections[r.name];
+    if (section !== undefined) clients.push((r.create as (c: unknown, d: VendorDeps) => VendorClient)(section, rest));
   }
-  clients.push(createDemoVendor({ clock: deps.clock }));
-  if (deps.config.feishu) {
-    clients.push(createFeishuVendor({
-      config: deps.config.feishu, store: deps.store, clock: deps.clock, log: deps.log, metrics: deps.metrics,
-      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-    }));
-  }
-  if (deps.config.tencent) {
-    clients.push(createTencentVendor({
-      config: deps.config.tencent, store: deps.store, clock: deps.clock, log: deps.log, metrics: deps.metrics,
-      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-    }));
-  }
-  return new Map<VendorName, VendorClient>(clients.map((c) => [c.name, c]));
+  const fallback = VENDOR_REGISTRATIONS.find((r) => 'fallback' in r && r.fallback)?.name;
+  return Object.assign(new Map<string, VendorClient>(clients.map((c) => [c.name, c])), {
+    aliases: vendorAliases(),
+    ...(fallback ? { fallback } : {}),
+  });
 }

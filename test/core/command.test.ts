@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { atWindow, parseCommand, MAX_COMMAND_CHARS } from '../../src/core/command.js';
+import { atWindow, parseCommand as parseWith, MAX_COMMAND_CHARS } from '../../src/core/command.js';
+import { vendorAliases } from '../../src/vendors/index.js';
+
+/** The grammar as the bot runs it: the vendor words of every registration (vendors/index.ts). */
+const VENDORS = vendorAliases();
+const parseCommand = (text: string) => parseWith(text, VENDORS);
 
 const quality = (text: string) => {
   const r = parseCommand(text);
@@ -89,6 +94,22 @@ describe('command grammar', () => {
     // The echoed input is bounded, whatever was sent.
     expect(failure('/quality ' + 'a<'.repeat(100)).input!.length).toBeLessThanOrEqual(60);
     expect(failure('/quality javascript:alert(1)').key).toBe('parse.badVendor');
+  });
+});
+
+describe('vendor words come from the registrations, not the grammar', () => {
+  it('every registered name and alias, ignoring case and spaces; a trailing 号 on an invite line', () => {
+    expect(quality('/quality Lark:123456789').meeting).toEqual({ vendor: 'feishu', code: '123456789' });
+    expect(quality('/quality 企微:123456789').meeting).toEqual({ vendor: 'wecom', code: '123456789' });
+    expect(quality('/quality voov meeting: 806-146-667').meeting).toEqual({ vendor: 'tencent', code: '806146667' });
+    expect(quality('#腾讯会议号：806-146-667').meeting).toEqual({ vendor: 'tencent', code: '806146667' });
+  });
+
+  it('a table with another vendor reads its prefix; without it the same text is an unknown vendor', () => {
+    const zoom = new Map([['zoom', 'zoom'], ['zm', 'zoom']]);
+    expect(parseWith('/quality zm:123456789', zoom)).toEqual({ ok: true, command: { kind: 'quality', meeting: { vendor: 'zoom', code: '123456789' }, problemsOnly: false } });
+    expect(parseWith('/quality tencent:806146667', zoom)).toEqual({ ok: false, error: { key: 'parse.badVendor', input: 'tencent' } });
+    expect(parseWith('#腾讯会议：806-146-667', new Map())).toEqual({ ok: false, error: { key: 'parse.unknownCommand', input: '#腾讯会议:806-146-667' } });
   });
 });
 

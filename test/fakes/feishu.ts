@@ -107,6 +107,8 @@ export interface FakeFeishuOptions {
   now: () => number;
   /** Requests a minute per VC API before 429 (the documented 100). */
   ratePerMinute?: number;
+  /** The rate window in ms (60,000: "per minute"); the bench shrinks it to run Feishu's minute on a scaled clock. */
+  rateWindowMs?: number;
   /**
    * 'legacy' (default): the app holds vc:room:readonly, tenant tokens are served (existing apps).
    * 'user': the app holds only the new user scope; tenant tokens are refused with `tenantRefusal`.
@@ -202,6 +204,7 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
   let tokenSeq = 0;
   let msgSeq = 0;
   const limit = opts.ratePerMinute ?? 100;
+  const rateWindow = opts.rateWindowMs ?? 60_000;
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { ...JSON_HEADERS, ...headers });
@@ -240,9 +243,9 @@ export async function startFakeFeishu(opts: FakeFeishuOptions): Promise<FakeFeis
 
   const rateLimited = (api: Api, res: ServerResponse): boolean => {
     const now = opts.now();
-    const list = (windows.get(api) ?? []).filter((t) => t > now - 60_000);
+    const list = (windows.get(api) ?? []).filter((t) => t > now - rateWindow);
     if (list.length >= limit) {
-      const reset = Math.ceil((list[0]! + 60_000 - now) / 1000);
+      const reset = Math.ceil((list[0]! + rateWindow - now) / 1000);
       windows.set(api, list);
       fail(res, 429, 99991400, 'request trigger frequency limit', { 'x-ogw-ratelimit-limit': String(limit), 'x-ogw-ratelimit-reset': String(reset) });
       return true;

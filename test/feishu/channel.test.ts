@@ -189,9 +189,11 @@ describe('Feishu /quality end to end', () => {
     await bot.post('/feishu/events', messageEvent('/quality 123456789', { messageId: 'om_big' }));
     await bot.drain();
     expect(bot.fake.vcCalls('participant_list')).toHaveLength(3);
-    // The first report card went out after the first page's quality only, the rest behind it.
+    // The first report card went out after the first page's quality only, the rest behind it. The
+    // sliding window lets the background start at once, so its first round (4 calls in parallel)
+    // may reach Feishu alongside the card's patch: the card waits for 10, never for more.
     const firstReport = bot.fake.calls.findIndex((c) => c.method === 'PATCH' && String((c.body as { content?: string }).content).includes('row_0'));
-    expect(bot.fake.calls.slice(0, firstReport).filter((c) => c.path.endsWith('participant_quality_list')).length).toBeLessThanOrEqual(12);
+    expect(bot.fake.calls.slice(0, firstReport).filter((c) => c.path.endsWith('participant_quality_list')).length).toBeLessThanOrEqual(10 + 4);
     const quality = bot.fake.vcCalls('participant_quality_list');
     // One call per person, none repeated: the shared budget kept the fake from ever answering 429.
     expect(quality).toHaveLength(300);
@@ -236,8 +238,8 @@ describe('Feishu /quality end to end', () => {
     bot.fake.meetings.push(meeting('987654321', 2));
     await bot.post('/feishu/events', messageEvent('/quality 987654321', { messageId: 'om_r2' }));
     await bot.drain();
-    // IM and VC each dropped the rejected token and fetched a new one.
-    expect(bot.fake.tokensIssued).toBe(issued + 2);
+    // IM and VC share the app's one client (http/lark.ts): the rejected token is dropped once and fetched once.
+    expect(bot.fake.tokensIssued).toBe(issued + 1);
     expect(markdownOf(lastCard(bot)!)).toContain('2 attendees (per device)');
   });
 

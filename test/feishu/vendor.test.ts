@@ -126,6 +126,59 @@ describe('Feishu VC vendor', () => {
   });
 });
 
+describe('Feishu VC at the rate-limit floor: 100 in any window, shared through the store', () => {
+  /** Lets the vendor's calls run (real I/O to the fake) without moving the manual clock, until `done()` or nothing more moves. */
+  async function runIdle(clock: ManualClock, done: () => boolean): Promise<void> {
+    for (let i = 0; i < 2000 && !(done() && clock.waiting > 0); i++) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  it('the first 100 quality calls go at once, the next 100 one window (61 s) later, and Feishu never answers 429', async () => {
+    const { fake, clock, vendor } = await setup();
+    fake.meetings.push(meeting('123456789', 250));
+    const report = await settle(clock, vendor.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}));
+    const quality = () => fake.vcCalls('participant_quality_list').length;
+    const loading = vendor.loadAttendees!(report, report.attendees, { lang: 'en' });
+    loading.catch(() => undefined);
+    await runIdle(clock, () => quality() === 100);
+    expect(quality()).toBe(100);
+    // A minute is not enough: the window is a second longer than Feishu's (clock jitter between us and Feishu).
+    await clock.advance(60_000);
+    await runIdle(clock, () => false);
+    expect(quality()).toBe(100);
+    await clock.advance(1_100);
+    await runIdle(clock, () => quality() === 200);
+    expect(quality()).toBe(200);
+    await clock.advance(61_100);
+    const loaded = await loading;
+    // Exactly one call per person: none was refused and retried.
+    expect(quality()).toBe(250);
+    expect(loaded.every((a) => a.loaded)).toBe(true);
+  });
+
+  it('two replicas (one store) share one window between them', async () => {
+    const clock = manualClock();
+    fake = await startFakeFeishu({ appId: APP_ID, appSecret: APP_SECRET, now: () => clock.now() });
+    const store = createMemoryStore({ clock });
+    const replica = () => createFeishuVendor({
+      config: { appId: APP_ID, appSecret: APP_SECRET, baseUrl: fake!.url, mode: 'webhook' },
+      store, clock, log: silentLogger, metrics: createMetrics({ defaults: false }),
+    });
+    const [a, b] = [replica(), replica()];
+    fake.meetings.push(meeting('123456789', 70));
+    const ra = await settle(clock, a.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}));
+    const rb = await settle(clock, b.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}));
+    const loads = [a.loadAttendees!(ra, ra.attendees, { lang: 'en' }), b.loadAttendees!(rb, rb.attendees, { lang: 'en' })];
+    for (const l of loads) l.catch(() => undefined);
+    const quality = () => fake!.vcCalls('participant_quality_list').length;
+    await runIdle(clock, () => quality() === 100);
+    await runIdle(clock, () => false);
+    expect(quality()).toBe(100);
+    await clock.advance(61_100);
+    await Promise.all(loads);
+    expect(quality()).toBe(140);
+  });
+});
+
 describe('Feishu VC meetings longer than a day (F7)', () => {
   /** A 30-hour meeting: one person joins in the first hour, one on the second day. */
   function longMeeting(now: number) {

@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/types.js';
+import { vendorAliases } from '../../src/vendors/index.js';
 
 /**
  * A clock that moves only when told to: sleeps resolve when `advance` passes their deadline, so
@@ -59,7 +60,8 @@ export function manualClock(start = Date.UTC(2026, 10, 22, 4, 0, 0)): ManualCloc
 export function testCore(vendors: VendorClient[], opts: { clock?: Clock; store?: Store; settings?: Partial<CoreDeps['settings']> } = {}): CoreDeps {
   const clock = opts.clock ?? manualClock();
   return {
-    vendors: new Map(vendors.map((v) => [v.name, v])),
+    // As vendors/index.ts builds it: the clients given, and every registered vendor's words for the grammar.
+    vendors: Object.assign(new Map(vendors.map((v) => [v.name, v])), { aliases: vendorAliases() }),
     store: opts.store ?? createMemoryStore({ clock }),
     clock,
     log: silentLogger,

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Asker } from '../../src/core/vendor.js';
 import { parseCommand } from '../../src/core/command.js';
+import { vendorAliases } from '../../src/vendors/index.js';
 import { MeetcheckError } from '../../src/core/errors.js';
 import { describeError } from '../../src/core/messages.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
@@ -247,7 +248,7 @@ describe('a meeting code, found through the members\' meeting lists', () => {
   it('a typed meetingid (bare or wecom:) goes straight to get_info, with no list call', async () => {
     api.add(meeting('hyMEETING1', '123456789'));
     for (const text of ['/quality hyMEETING1', '/quality wecom:hyMEETING1']) {
-      const parsed = parseCommand(text);
+      const parsed = parseCommand(text, vendorAliases());
       expect(parsed.ok && parsed.command.kind === 'quality' ? parsed.command.meeting.id : undefined).toBe('hyMEETING1');
       const ref = parsed.ok && parsed.command.kind === 'quality' ? parsed.command.meeting : {};
       const r = await vendor().fetchReport({ meeting: { ...ref, vendor: 'wecom' }, lang: 'zh' }, {});

@@ -6,6 +6,7 @@ import { t } from '../../core/i18n.js';
 import type { Attendee, DeviceKind, Level, MeetingReport, Ratings, Role } from '../../core/model.js';
 import { overallHealth } from '../../core/report.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
+import { defineVendor } from '../registration.js';
 
 /**
  * Deterministic synthetic meetings, seeded by the meeting id, so every path can be tried without
@@ -142,3 +143,12 @@ function mulberry32(seed: number): () => number {
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The registration (vendors/index.ts): always on, no credentials; with nothing else set the bot runs on it alone. */
+export const demo = defineVendor({
+  name: 'demo',
+  aliases: [],
+  builtin: true,
+  configFrom: () => ({}),
+  create: (_config, deps) => createDemoVendor({ clock: deps.clock }),
+});

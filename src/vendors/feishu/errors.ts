@@ -1,24 +1,14 @@
 import { MeetcheckError } from '../../core/errors.js';
-import { LarkHttpError } from '../../http/lark.js';
+import { LARK_TOKEN_INVALID, larkFailure, larkRetry } from '../../http/lark.js';
+import { transportVerdict, type Verdict } from '../../http/policy.js';
 
 /**
- * What to do about one failed Feishu call. Codes: the VC pages' 错误码 tables
+ * The Feishu VC vendor's one classifier: a failed call → what the policy does (http/lark.ts
+ * larkRetry: rate limits after x-ogw-ratelimit-reset, 99991663 refreshed once, 5xx with back-off)
+ * and what the person is told. Codes: the VC pages' 错误码 tables
  * (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/{meeting_list,participant_list,participant_quality_list}/get) and the
  * generic ones (open.feishu.cn/document/server-docs/api-call-guide/generic-error-code).
- */
-export type Verdict =
-  | { kind: 'token'; error: MeetcheckError }
-  /** The user_access_token was refused as invalid or expired: renew it once and retry. */
-  | { kind: 'user_token'; error: MeetcheckError }
-  | { kind: 'rate'; error: MeetcheckError; waitMs: number }
-  | { kind: 'transient'; error: MeetcheckError }
-  | { kind: 'fatal'; error: MeetcheckError; code?: number };
-
-/** 99991663: tenant token expired or invalid (generic-error-code); the SDK never drops it itself (node-sdk client/token-manager.ts). */
-export const TOKEN_INVALID = 99991663;
-/** 99991400: frequency limit, HTTP 429 with x-ogw-ratelimit-reset seconds (open.feishu.cn/document/server-docs/api-call-guide/frequency-control). */
-export const RATE_LIMITED = 99991400;
-/**
+ *
  * Scope and token-type refusals (open.feishu.cn server-docs/api-call-guide/generic-error-code):
  * 99991672 the app lacks the API's scope; 99991679 the user has not granted it; 99991668 the
  * user_access_token is invalid; 99991677 it has expired. 121005 is the VC APIs' own "no
@@ -34,17 +24,10 @@ export const SPAN_TOO_LONG = 126006;
 export const MEETING_NOT_MATCHED = 126009;
 /** 126010: no device for this user and join_time (quality only): that attendee has no data. */
 export const DEVICE_NOT_FOUND = 126010;
-/** When the 429 carries no reset header: a fraction of the per-minute window. */
-const DEFAULT_RESET_MS = 5_000;
 
 const AUTH = new Set([99991661, 99991664, 99991665, 99991668, 99991671, 99991677, 10003, 10014, 10015]);
 const PERMISSION = new Set([121005, 99991672, 99991679, 99991673, 99991662, 99991403]);
 const NOT_FOUND = new Set([126009, 121004, 126003, 126004]);
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name] ?? headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 /** How the call was made: with the admin's user_access_token or the app's tenant token, and whether user mode is on. */
 export interface CallAuth {
@@ -53,70 +36,48 @@ export interface CallAuth {
 }
 
 export function classify(err: unknown, api: string, auth: CallAuth = { userToken: false, userMode: false }): Verdict {
-  let status: number | undefined;
-  let code: number | undefined;
-  let msg = '';
-  let resetMs: number | undefined;
-  if (err instanceof MeetcheckError) {
-    // Transport failures from httpJson: timeouts and connection errors are worth another try.
-    return err.code === 'vendor_timeout' || err.code === 'vendor_unavailable' ? { kind: 'transient', error: err } : { kind: 'fatal', error: err };
+  const transport = transportVerdict(err);
+  if (transport) return transport;
+  const f = larkFailure(err);
+  if (!f) {
+    if (err instanceof Error && /failed to get (tenant|app)_access_token/.test(err.message)) {
+      // The SDK's token manager (token-manager.ts buildTokenError): code and msg in the message.
+      const m = /code: (\d+), msg: (.*)$/.exec(err.message);
+      return { error: new MeetcheckError('vendor_auth', `feishu token: ${m ? `${m[1]} ${m[2]}` : 'no token'}`.slice(0, 200), { vendor: 'feishu', cause: err }) };
+    }
+    return { error: new MeetcheckError('internal', undefined, { vendor: 'feishu', cause: err }) };
   }
-  if (err instanceof LarkHttpError) {
-    status = err.status;
-    const body = err.body as { code?: unknown; msg?: unknown } | undefined;
-    code = typeof body?.code === 'number' ? body.code : undefined;
-    msg = typeof body?.msg === 'string' ? body.msg : '';
-    const reset = Number(header(err.headers, 'x-ogw-ratelimit-reset'));
-    if (Number.isFinite(reset) && reset >= 0) resetMs = Math.max(1, reset) * 1000;
-  } else if (err instanceof BusinessError) {
-    code = err.code;
-    msg = err.msg;
-  } else if (err instanceof Error && /failed to get (tenant|app)_access_token/.test(err.message)) {
-    // The SDK's token manager (token-manager.ts buildTokenError): code and msg in the message.
-    const m = /code: (\d+), msg: (.*)$/.exec(err.message);
-    return { kind: 'fatal', error: new MeetcheckError('vendor_auth', `feishu token: ${m ? `${m[1]} ${m[2]}` : 'no token'}`.slice(0, 200), { vendor: 'feishu', cause: err }) };
-  } else {
-    return { kind: 'fatal', error: new MeetcheckError('internal', undefined, { vendor: 'feishu', cause: err }) };
-  }
-  const detail = `feishu ${api}: ${code ?? `HTTP ${status}`}${msg ? ` ${msg}` : ''}`.slice(0, 200);
-  const make = (c: MeetcheckError['code'], extra: { retryAfterMs?: number } = {}) => new MeetcheckError(c, detail, { vendor: 'feishu', cause: err, ...extra });
-  if (code === RATE_LIMITED || status === 429) {
-    const waitMs = resetMs ?? DEFAULT_RESET_MS;
-    return { kind: 'rate', error: make('rate_limited', { retryAfterMs: waitMs }), waitMs };
-  }
-  if (code === TOKEN_INVALID) return { kind: 'token', error: make('vendor_auth') };
+  const { code, status } = f;
+  const retry = larkRetry(f);
+  const detail = `feishu ${api}: ${code ?? `HTTP ${status}`}${f.msg ? ` ${f.msg}` : ''}`.slice(0, 200);
+  const make = (c: MeetcheckError['code'], extra: { retryAfterMs?: number } = {}, text = detail) =>
+    new MeetcheckError(c, text, { vendor: 'feishu', cause: err, ...(code !== undefined ? { vendorCode: code } : {}), ...extra });
+  if (retry.retryAfterMs !== undefined) return { error: make('rate_limited', { retryAfterMs: retry.retryAfterMs }), ...retry };
+  if (code === LARK_TOKEN_INVALID) return { error: make('vendor_auth'), tokenExpired: true };
   if (auth.userToken) {
-    if (code === USER_TOKEN_INVALID || code === USER_TOKEN_EXPIRED) return { kind: 'user_token', error: make('user_auth_lapsed') };
+    // The user_access_token was refused as invalid or expired: renewed once (grant.ts), then the grant is dropped.
+    if (code === USER_TOKEN_INVALID || code === USER_TOKEN_EXPIRED) return { error: make('user_auth_lapsed'), tokenExpired: true };
     // The authoriser did not grant this API's scope: authorising again (with FEISHU_USER_SCOPES) fixes it.
-    if (code === USER_SCOPE_MISSING) return { kind: 'fatal', error: make('user_auth_required'), code };
+    if (code === USER_SCOPE_MISSING) return { error: make('user_auth_required') };
     if (code === VC_NO_PERMISSION) {
-      const hint = `feishu ${api}: 121005 no permission. The person who authorised needs Feishu Admin → Video Conferencing → Meeting management (授权人需有“视频会议-会议管理”管理员权限)`;
-      return { kind: 'fatal', error: new MeetcheckError('no_permission', hint, { vendor: 'feishu', cause: err }), code };
+      return { error: make('no_permission', {}, `feishu ${api}: 121005 no permission. The person who authorised needs Feishu Admin → Video Conferencing → Meeting management (授权人需有“视频会议-会议管理”管理员权限)`) };
     }
   } else if (code === APP_SCOPE_MISSING || code === USER_SCOPE_MISSING || (code === VC_NO_PERMISSION && auth.userMode)) {
     // The tenant token was refused for scope: apps created today hold the VC scope for
     // user_access_token only ("新权限只支持使用user_access_token", vc-v1/meeting_list/get).
-    if (auth.userMode) return { kind: 'fatal', error: make('user_auth_required'), code };
-    if (code !== VC_NO_PERMISSION) return { kind: 'fatal', error: make('user_auth_off'), code };
+    if (auth.userMode) return { error: make('user_auth_required') };
+    if (code !== VC_NO_PERMISSION) return { error: make('user_auth_off') };
   }
-  if (code !== undefined && AUTH.has(code)) return { kind: 'fatal', error: make('vendor_auth'), code };
-  if (code === 121005) {
+  if (code !== undefined && AUTH.has(code)) return { error: make('vendor_auth') };
+  if (code === VC_NO_PERMISSION) {
     // "All four query APIs require that the user who created the self-built app has … Video
     // Conferencing → Meeting management" (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting-room-data/resource-introduction): say so on the card.
-    const hint = `feishu ${api}: 121005 no permission. The app's creator needs Feishu Admin → Video Conferencing → Meeting management (应用创建者需有“视频会议-会议管理”管理员权限)`;
-    return { kind: 'fatal', error: new MeetcheckError('no_permission', hint, { vendor: 'feishu', cause: err }), code };
+    return { error: make('no_permission', {}, `feishu ${api}: 121005 no permission. The app's creator needs Feishu Admin → Video Conferencing → Meeting management (应用创建者需有“视频会议-会议管理”管理员权限)`) };
   }
-  if (code !== undefined && PERMISSION.has(code)) return { kind: 'fatal', error: make('no_permission'), code };
-  if (code === 99991401) return { kind: 'fatal', error: make('ip_not_trusted'), code };
-  if (code !== undefined && NOT_FOUND.has(code)) return { kind: 'fatal', error: make('meeting_not_found'), code };
-  if (code === 121001 || (status !== undefined && status >= 500)) return { kind: 'transient', error: make('vendor_unavailable') };
-  return { kind: 'fatal', error: make('vendor_unavailable'), ...(code !== undefined ? { code } : {}) };
-}
-
-/** An HTTP 200 answer whose `code` is not 0: some Feishu errors come with HTTP 200 (generic-error-code), so `code === 0` is checked too. */
-export class BusinessError extends Error {
-  override readonly name = 'BusinessError';
-  constructor(readonly code: number, readonly msg: string) {
-    super(`code ${code}: ${msg}`);
-  }
+  if (code !== undefined && PERMISSION.has(code)) return { error: make('no_permission') };
+  if (code === 99991401) return { error: make('ip_not_trusted') };
+  if (code !== undefined && NOT_FOUND.has(code)) return { error: make('meeting_not_found') };
+  // 121001: the VC APIs' own "internal error, try again" (错误码).
+  if (code === 121001 || retry.retryable) return { error: make('vendor_unavailable'), retryable: true };
+  return { error: make('vendor_unavailable') };
 }

@@ -155,7 +155,7 @@ export function createGrantStore(deps: GrantStoreDeps): GrantStore {
     for (let attempt = 1; ; attempt++) {
       // client_id and client_secret in the body (get-user-access-token, 请求体).
       const res = await httpJson(deps.http, {
-        vendor: 'feishu', op: `authen/v2/oauth/token:${grant.grant_type}`, method: 'POST', url: tokenUrl,
+        kind: 'vendor', target: 'feishu', op: `authen/v2/oauth/token:${grant.grant_type}`, method: 'POST', url: tokenUrl,
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify({ ...grant, client_id: deps.appId, client_secret: deps.appSecret }),
       });
@@ -188,7 +188,7 @@ export function createGrantStore(deps: GrantStoreDeps): GrantStore {
   async function whoAmI(accessToken: string): Promise<string | undefined> {
     try {
       const res = await httpJson(deps.http, {
-        vendor: 'feishu', op: 'authen/v1/user_info', method: 'GET', url: `${deps.baseUrl}/open-apis/authen/v1/user_info`,
+        kind: 'vendor', target: 'feishu', op: 'authen/v1/user_info', method: 'GET', url: `${deps.baseUrl}/open-apis/authen/v1/user_info`,
         headers: { authorization: `Bearer ${accessToken}` },
       });
       const body = res.json as { code?: unknown; data?: { open_id?: unknown } } | undefined;

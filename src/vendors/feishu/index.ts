@@ -3,20 +3,22 @@ import type { Dispatcher } from 'undici';
 import type { FeishuConfig } from '../../config.js';
 import type { Clock } from '../../core/clock.js';
 import { atWindow } from '../../core/command.js';
-import { MeetcheckError } from '../../core/errors.js';
+import { MeetcheckError, asMeetcheckError } from '../../core/errors.js';
 import { deriveHealth, type Sample } from '../../core/health.js';
 import { formatTime, t } from '../../core/i18n.js';
 import { NO_RATINGS, type Attendee, type DeviceKind, type MeetingReport } from '../../core/model.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
 import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
-import { acquire } from '../../store/rate.js';
 import type { RateLimit, Store } from '../../store/types.js';
-import { BusinessError, classify, DEVICE_NOT_FOUND, MEETING_NOT_MATCHED, SPAN_TOO_LONG } from './errors.js';
-import { createLarkClient } from '../../http/lark.js';
+import { classify, DEVICE_NOT_FOUND, MEETING_NOT_MATCHED, SPAN_TOO_LONG } from './errors.js';
+import { LarkBusinessError, createLarkClient } from '../../http/lark.js';
+import { createCaller } from '../../http/policy.js';
+import { mapPool } from '../../http/pool.js';
 import { createGrantStore, type GrantStore } from './grant.js';
 import { toSample, type QualityItem } from './samples.js';
 import { parseFeishuTime, timeShape } from './time.js';
+import { defineVendor } from '../registration.js';
 
 /**
  * Feishu VC as a meeting vendor (open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/{meeting_list,participant_list,participant_quality_list}/get):
@@ -43,12 +45,17 @@ type Api = 'meeting_list' | 'participant_list' | 'quality';
 type CallAuth = ReturnType<typeof lark.withUserAccessToken> | undefined;
 
 /**
- * 100 requests a minute per app for each of the three VC data APIs (接口频率限制 on each page), shared by every
- * command and replica through the store. A bucket of 100 refilled at 100/min would allow ~200 in
- * the first minute and earn 429s; a burst of 10 refilled at 90/min never passes 100 in any
- * 60 s window (10 + 90), and 10 is one card page, loaded at once.
+ * "100 次/分钟" per app for each of the three VC data APIs (接口频率限制 on each page,
+ * vc-v1/participant_quality_list/get), shared by every command and replica through the store as a
+ * sliding window (store/window.ts): never more than 100 grants in any window. The first page's
+ * calls go first and the rest of the first hundred right after them; the next hundred a window
+ * later. 300 participants: three bursts, ~121 s, where even pacing (one call every 600 ms or
+ * slower) takes over three minutes.
+ * The window is a second longer than Feishu's minute: Feishu counts a call when it arrives and we
+ * when we send it, so a call held up on its way (connect, TLS, a slow hop) can land less than a
+ * minute before one sent a minute after it; a second covers that jitter for ~1.7 % of the pace.
  */
-const RATE: RateLimit = { limit: 10, windowMs: 6_667 };
+export const VC_RATE: RateLimit = { limit: 100, windowMs: 61_000, kind: 'sliding' };
 /** Page sizes: VC data APIs accept 20–100 (vc-v1/participant_quality_list/get, page_size 取值范围). */
 const PAGE_SIZE = 100;
 /** Default lookup window: meetings of the last 7 days; meeting_list allows a year (vc-v1/meeting_list/get, 126006). */
@@ -63,12 +70,10 @@ export const MAX_SPAN_S = 86_400;
 const MAX_MEETING_PAGES = 20;
 const MAX_PARTICIPANT_PAGES = 200;
 const MAX_QUALITY_PAGES = 20;
-/** Parallel quality calls for one batch: the shared bucket is the real limit; this bounds latency. */
+/** Parallel quality calls for one batch: the shared budget is the real limit; this bounds latency. */
 const CONCURRENCY = 4;
-/** Retries: one token refresh (99991663, generic-error-code); 429s after their reset; 5xx with backoff (larksuite/node-sdk channel/outbound/retry.ts). */
-const RATE_RETRIES = 3;
-const TRANSIENT_RETRIES = 2;
-const BACKOFF_MS = 500;
+/** Retries: one token refresh (99991663, generic-error-code); 429s after their reset; 5xx with back-off (larksuite/node-sdk channel/outbound/retry.ts). */
+const RETRIES = { rate: 3, transient: 2 };
 
 interface Body<T> {
   code?: number;
@@ -125,8 +130,10 @@ export function windowFor(start: number, end: number, join: number): [number, nu
 
 export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
   const { config, store, clock, log } = deps;
-  const http = { metrics: deps.metrics, clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}), ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}) };
-  const { client, tokens: cache } = createLarkClient(config, http, log);
+  const http = { metrics: deps.metrics, clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) };
+  // The app's one client, shared with the Feishu channel's IM (http/lark.ts).
+  const { client, tokens } = createLarkClient(config, http, log);
+  const rate = config.vcRate ?? VC_RATE;
   const rateKey = (api: Api) => `rate:feishu:${api}:${config.appId}`;
   const resetKey = (api: Api) => `ratelimit-reset:feishu:${api}:${config.appId}`;
   const grants: GrantStore | undefined = config.userAuth
@@ -135,6 +142,10 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
   if (!grants) {
     log.info({ vendor: 'feishu', missing: config.userAuthOff ?? null }, `feishu user authorisation is off (${config.userAuthOff ?? 'not configured'} not set): VC calls use the app's tenant token, which apps created today cannot use for meeting data`);
   }
+  const caller = createCaller({ clock, log, metrics: deps.metrics, store }, {
+    kind: 'vendor', target: 'feishu', classify: (err) => classify(err, 'call'), retries: RETRIES,
+    ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
+  });
 
   /** Time texts through parseFeishuTime; each shape it cannot read is logged once (F6: the live format is UNCONFIRMED). */
   const unreadShapes = new Set<string>();
@@ -150,65 +161,44 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
     return t;
   }
 
-  /** One VC call: shared budget, a vendor-announced pause honoured by every command, retries. */
+  /**
+   * One VC call through the outbound policy: the API's shared budget, a reset Feishu announced
+   * honoured by every command, retries as the classifier says. With user authorisation on, the
+   * admin's grant (lark.withUserAccessToken) is used, renewed once when Feishu refuses it; without
+   * it, the tenant token the SDK attaches itself (existing apps with the legacy scope keep working).
+   */
   async function call<T>(api: Api, fn: (auth: CallAuth) => Promise<Body<T>>, opts: FetchOptions): Promise<T> {
-    let tokenRetried = false;
-    let userRetried = false;
-    let rateRetries = 0;
-    let transient = 0;
+    let userToken: string | undefined;
     let rejected: string | undefined;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const pausedUntil = Number((await store.get(resetKey(api))) ?? 0);
-      if (pausedUntil > clock.now()) await clock.sleep(pausedUntil - clock.now(), opts.signal);
-      await acquire(store, clock, rateKey(api), RATE, opts.signal);
-      // The admin's grant when there is one (lark.withUserAccessToken), else the tenant token
-      // the SDK attaches itself: existing apps with the legacy scope keep working.
-      const userToken = rejected !== undefined ? await grants!.renewAfterRejection(rejected, opts.signal) : await grants?.accessToken(opts.signal);
-      rejected = undefined;
+    let grantFailed = false;
+    return caller({
+      op: api,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
+      budgets: [{ key: rateKey(api), rate }],
+      pauseKey: resetKey(api),
+      // A grant that cannot be had (lapsed, Feishu down) is the grant store's verdict, retried there if at all: a refresh token works once.
+      classify: (err) => (grantFailed ? { error: asMeetcheckError(err) } : classify(err, api, { userToken: userToken !== undefined, userMode: grants !== undefined })),
+      refreshToken: (v) => {
+        if (v.error.code === 'user_auth_lapsed' && userToken !== undefined) rejected = userToken;
+        else tokens.clear();
+      },
+      tokenRefusedAgain: async (v) => {
+        // A freshly refreshed token refused as well: the grant itself is broken.
+        if (v.error.code === 'user_auth_lapsed' && grants) await grants.drop('a renewed user token was refused too');
+      },
+    }, async () => {
       try {
-        const res = await fn(userToken ? lark.withUserAccessToken(userToken) : undefined);
-        if (res.code !== undefined && res.code !== 0) throw new BusinessError(res.code, res.msg ?? '');
-        return (res.data ?? {}) as T;
+        userToken = rejected !== undefined ? await grants!.renewAfterRejection(rejected, opts.signal) : await grants?.accessToken(opts.signal);
       } catch (err) {
-        const verdict = classify(err, api, { userToken: userToken !== undefined, userMode: grants !== undefined });
-        if (verdict.kind === 'user_token' && userToken !== undefined) {
-          if (!userRetried) {
-            userRetried = true;
-            rejected = userToken;
-            log.info({ vendor: 'feishu', api }, 'user token refused; renewing it once');
-            continue;
-          }
-          // A freshly refreshed token refused as well: the grant itself is broken.
-          await grants!.drop('a renewed user token was refused too');
-          throw verdict.error;
-        }
-        if (verdict.kind === 'token' && !tokenRetried) {
-          tokenRetried = true;
-          cache.clear();
-          log.info({ vendor: 'feishu', api }, 'tenant token rejected (99991663); dropped it and retrying once');
-          continue;
-        }
-        if (verdict.kind === 'rate' && rateRetries < RATE_RETRIES && !pastDeadline(opts, verdict.waitMs)) {
-          rateRetries++;
-          await store.set(resetKey(api), String(clock.now() + verdict.waitMs), verdict.waitMs);
-          log.info({ vendor: 'feishu', api, waitMs: verdict.waitMs }, 'rate limited by Feishu; waiting for the reset');
-          continue;
-        }
-        if (verdict.kind === 'transient' && transient < TRANSIENT_RETRIES) {
-          const wait = BACKOFF_MS * 3 ** transient++;
-          if (!pastDeadline(opts, wait)) {
-            await clock.sleep(wait, opts.signal);
-            continue;
-          }
-        }
-        throw verdict.error;
+        grantFailed = true;
+        throw err;
       }
-    }
-  }
-
-  function pastDeadline(opts: FetchOptions, waitMs: number): boolean {
-    return opts.deadline !== undefined && clock.now() + waitMs > opts.deadline;
+      rejected = undefined;
+      const res = await fn(userToken ? lark.withUserAccessToken(userToken) : undefined);
+      if (res.code !== undefined && res.code !== 0) throw new LarkBusinessError(res.code, res.msg ?? '');
+      return (res.data ?? {}) as T;
+    });
   }
 
   async function findMeeting(code: string, query: VendorQuery, opts: FetchOptions): Promise<{ meeting: MeetingItem; start: number; end: number; count: number }> {
@@ -264,7 +254,7 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
         } catch (err) {
           // UNCONFIRMED how Feishu serves a meeting over a day: if it refuses a window, show what
           // the earlier windows gave and say so, rather than failing the whole report.
-          const c = err instanceof MeetcheckError ? codeOf(err) : undefined;
+          const c = err instanceof MeetcheckError ? err.options.vendorCode : undefined;
           if (windows.length > 1 && (c === SPAN_TOO_LONG || c === MEETING_NOT_MATCHED)) {
             log.info({ vendor: 'feishu', window: i, windows: windows.length, code: c }, 'Feishu refused a window of a meeting longer than a day');
             return { items, complete: false, stop: 'long' };
@@ -340,7 +330,7 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
       }
     } catch (err) {
       // 126010: Feishu has no device for this person and join time: no data, not a failed report.
-      if (!(err instanceof MeetcheckError && codeOf(err) === DEVICE_NOT_FOUND)) throw err;
+      if (!(err instanceof MeetcheckError && err.options.vendorCode === DEVICE_NOT_FOUND)) throw err;
     }
     const derived = deriveHealth(samples, opts.lang);
     return { ...a, loaded: true, health: derived.health, ratings: derived.ratings, problems: derived.problems };
@@ -384,29 +374,20 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
     async loadAttendees(report, attendees, opts): Promise<Attendee[]> {
       const src = report.source ?? {};
       const source = { code: String(src.code ?? report.meeting.code ?? ''), start: Number(src.start ?? report.meeting.startTime), end: Number(src.end ?? report.meeting.endTime) };
-      const out: Attendee[] = new Array<Attendee>(attendees.length);
-      let next = 0;
-      let failure: unknown;
-      const worker = async () => {
-        while (failure === undefined && next < attendees.length) {
-          const i = next++;
-          try {
-            out[i] = await loadOne(source, attendees[i]!, opts);
-          } catch (err) {
-            failure ??= err;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, attendees.length) }, worker));
-      if (failure !== undefined) throw failure;
-      return out;
+      const { results } = await mapPool(attendees, CONCURRENCY, (a, _i, signal) => loadOne(source, a, { ...opts, signal }), opts.signal ? { signal: opts.signal } : {});
+      return results as Attendee[];
     },
   };
 }
 
-/** The Feishu code behind a mapped error, if any. */
-function codeOf(err: MeetcheckError): number | undefined {
-  const cause = err.options.cause as { body?: { code?: unknown }; code?: unknown } | undefined;
-  const code = cause?.body?.code ?? cause?.code;
-  return typeof code === 'number' ? code : undefined;
-}
+
+/**
+ * The registration (vendors/index.ts): Feishu VC, on whenever the Feishu app is (FEISHU_APP_ID +
+ * FEISHU_APP_SECRET): one app serves the chat and the meeting data, so its section is the app's.
+ */
+export const feishu = defineVendor({
+  name: 'feishu',
+  aliases: ['lark', '飞书'],
+  configFrom: (_env, shared) => shared.feishu,
+  create: (config, deps) => createFeishuVendor({ config, ...deps }),
+});

@@ -1,7 +1,8 @@
 import { MeetcheckError, type ErrorCode } from '../../core/errors.js';
+import { transportVerdict, type Verdict } from '../../http/policy.js';
 
 /**
- * Tencent Meeting error codes (DOC 42700/43704 错误码, DOC 105276 rate limits, and the per-API
+ * The Tencent Meeting vendor's one classifier. Tencent Meeting error codes (DOC 42700/43704 错误码, DOC 105276 rate limits, and the per-API
  * tables such as DOC 42701 and 80575). We branch on `error_info.error_code`, never on the HTTP status,
  * which is 400, 403 or 500 for the same kinds of failure.
  */
@@ -23,6 +24,8 @@ export const REPLAY_CODE = 190301;
 export const MEETING_ENDED_CODE = 13603;
 /** For per-minute limits: the next minute (DOC 105276 counts per minute). */
 export const RATE_LIMIT_RETRY_MS = 61_000;
+/** For the daily limit: retrying in the same command cannot help; the card says to come back in an hour (DOC 105276: 200,000 a day). */
+const DAILY_LIMIT_RETRY_MS = 3_600_000;
 
 const CODE_MAP: Record<number, ErrorCode> = {
   200003: 'vendor_auth', // signature failed
@@ -42,15 +45,38 @@ const CODE_MAP: Record<number, ErrorCode> = {
 
 export function tencentError(info: TencentErrorInfo, op: string): MeetcheckError {
   const detail = `${info.errorCode} ${info.message}`.trim().slice(0, 200);
-  if (RATE_LIMIT_CODES.has(info.errorCode)) {
-    return new MeetcheckError('rate_limited', detail, { vendor: 'tencent', retryAfterMs: RATE_LIMIT_RETRY_MS, cause: info });
-  }
-  if (info.errorCode === DAILY_LIMIT_CODE) {
-    return new MeetcheckError('rate_limited', detail, { vendor: 'tencent', retryAfterMs: 3600_000, cause: info });
-  }
-  if (TRANSIENT_CODES.has(info.errorCode)) return new MeetcheckError('vendor_unavailable', detail, { vendor: 'tencent', cause: info });
+  const base = { vendor: 'tencent', vendorCode: info.errorCode, cause: info };
+  if (RATE_LIMIT_CODES.has(info.errorCode)) return new MeetcheckError('rate_limited', detail, { ...base, retryAfterMs: RATE_LIMIT_RETRY_MS });
+  if (info.errorCode === DAILY_LIMIT_CODE) return new MeetcheckError('rate_limited', detail, { ...base, retryAfterMs: DAILY_LIMIT_RETRY_MS });
+  if (TRANSIENT_CODES.has(info.errorCode)) return new MeetcheckError('vendor_unavailable', detail, base);
   const code = CODE_MAP[info.errorCode] ?? 'vendor_unavailable';
-  return new MeetcheckError(code, `${op}: ${detail}`.slice(0, 200), { vendor: 'tencent', cause: info });
+  return new MeetcheckError(code, `${op}: ${detail}`.slice(0, 200), base);
+}
+
+/** An answer carrying an `error_info` envelope, as an attempt throws it (whatever the HTTP status: 400, 403 or 500). */
+export class TencentApiError extends Error {
+  override readonly name = 'TencentApiError';
+  constructor(readonly info: TencentErrorInfo, readonly op: string) {
+    super(`${info.errorCode} ${info.message}`.slice(0, 200));
+  }
+}
+
+/**
+ * Retries only the documented retryable failures (DOC 43704, 105276): the per-minute rate limits
+ * after their window, Tencent's internal/network codes and transport errors with back-off, and a
+ * replay (190301) at once: every attempt is re-signed with a fresh nonce. The daily limit is told,
+ * not waited out.
+ */
+export function classify(err: unknown): Verdict {
+  if (err instanceof TencentApiError) {
+    const { errorCode } = err.info;
+    const error = tencentError(err.info, err.op);
+    if (RATE_LIMIT_CODES.has(errorCode)) return { error, retryable: true, retryAfterMs: RATE_LIMIT_RETRY_MS };
+    if (errorCode === REPLAY_CODE) return { error, retryable: true, retryAfterMs: 0 };
+    return { error, ...(TRANSIENT_CODES.has(errorCode) ? { retryable: true } : {}) };
+  }
+  // Transport failures and a 5xx without an envelope carry no Tencent code.
+  return transportVerdict(err) ?? { error: new MeetcheckError('internal', undefined, { vendor: 'tencent', cause: err }) };
 }
 
 /**
@@ -77,8 +103,5 @@ export function readErrorInfo(json: unknown): TencentErrorInfo | undefined {
 
 /** The Tencent code behind a MeetcheckError made by tencentError, if any. */
 export function tencentCodeOf(err: unknown): number | undefined {
-  const cause = err instanceof MeetcheckError ? err.options.cause : undefined;
-  return typeof cause === 'object' && cause !== null && typeof (cause as TencentErrorInfo).errorCode === 'number'
-    ? (cause as TencentErrorInfo).errorCode
-    : undefined;
+  return err instanceof MeetcheckError && err.options.vendor === 'tencent' ? err.options.vendorCode : undefined;
 }

@@ -5,11 +5,14 @@ import { ASPECTS, type Attendee, type Level, type MeetingReport, type Ratings } 
 import { overallHealth } from '../../core/report.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
 import type { Logger } from '../../log.js';
+import { mapPool } from '../../http/pool.js';
 import { QOS_RATE, createTencentApi, type CallOptions, type TencentApi, type TencentApiDeps } from './api.js';
 import { MEETING_ENDED_CODE, isPublishedCode, tencentCodeOf } from './errors.js';
 import { joinQos, joinQuality } from './join.js';
 import { resolveTarget, type Target } from './resolve.js';
 import { createRoomLists } from './rooms.js';
+import { defineVendor } from '../registration.js';
+import { tencentConfigFrom } from './config.js';
 import {
   parseParticipantsPage, parseQosPage, parseQualityPage,
   type ParticipantRow, type QosRow, type QualityPage, type QualityRow,
@@ -152,11 +155,11 @@ function missingNotes(ctx: Ctx, missing: readonly Missing[]): string[] {
 }
 
 async function allQualityPages(ctx: Ctx, target: Target, startTime: number, call: CallOptions, partial: string[]): Promise<QualityPage[]> {
-  const page = async (n: number) =>
+  const page = async (n: number, signal?: AbortSignal) =>
     parseQualityPage(await ctx.api.get('meeting_quality', `/v1/meetings/${target.meetingId}/quality`, {
       operator_id: ctx.operatorId, operator_id_type: 1, page: n, page_size: QUALITY_PAGE_SIZE, start_time: startTime,
       sub_meeting_id: target.subMeetingId,
-    }, call));
+    }, signal ? { ...call, signal } : call));
   const first = await page(1);
   const total = first.totalCount;
   let loaded = first.rows.length;
@@ -164,7 +167,7 @@ async function allQualityPages(ctx: Ctx, target: Target, startTime: number, call
   const rest = await restOfPages(ctx, first.totalPage, page, partial, (p) => {
     loaded += p.rows.length;
     ctx.opts.onProgress?.({ loaded, ...(total !== undefined ? { total } : {}) });
-  }, () => loaded);
+  }, () => loaded, call.signal);
   return [first, ...rest];
 }
 
@@ -173,32 +176,20 @@ async function allQualityPages(ctx: Ctx, target: Target, startTime: number, call
  * its retries) ends loading with what we have and a note, rather than losing the whole report.
  */
 async function restOfPages<P>(
-  ctx: Ctx, totalPage: number, fetch: (n: number) => Promise<P>, partial: string[], onPage: (p: P) => void, loaded: () => number,
+  ctx: Ctx, totalPage: number, fetch: (n: number, signal: AbortSignal) => Promise<P>, partial: string[], onPage: (p: P) => void, loaded: () => number,
+  signal?: AbortSignal,
 ): Promise<P[]> {
   const numbers = Array.from({ length: Math.max(0, totalPage - 1) }, (_, i) => i + 2);
-  const results: (P | undefined)[] = new Array(numbers.length);
-  let next = 0;
-  let stopped: MeetcheckError | 'deadline' | undefined;
-  const worker = async () => {
-    while (next < numbers.length && !stopped) {
-      const i = next++;
-      if (ctx.opts.deadline !== undefined && ctx.nowMs() >= ctx.opts.deadline) {
-        stopped = 'deadline';
-        return;
-      }
-      try {
-        const p = await fetch(numbers[i]!);
-        results[i] = p;
-        onPage(p);
-      } catch (err) {
-        const e = asMeetcheckError(err);
-        if (!['rate_limited', 'vendor_timeout', 'vendor_unavailable'].includes(e.code)) throw err;
-        stopped ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PAGE_PARALLEL, numbers.length) }, worker));
-  if (stopped) partial.push(partialReason(ctx, stopped, loaded()));
+  const { results, stopped } = await mapPool(numbers, PAGE_PARALLEL, async (n, _i, poolSignal) => {
+    const p = await fetch(n, poolSignal);
+    onPage(p);
+    return p;
+  }, {
+    ...(signal ? { signal } : {}),
+    stopWhen: () => ctx.opts.deadline !== undefined && ctx.nowMs() >= ctx.opts.deadline,
+    tolerate: (err) => ['rate_limited', 'vendor_timeout', 'vendor_unavailable'].includes(asMeetcheckError(err).code),
+  });
+  if (stopped) partial.push(partialReason(ctx, stopped === 'stopWhen' ? 'deadline' : asMeetcheckError(stopped.error), loaded()));
   return results.filter((p): p is Awaited<P> => p !== undefined);
 }
 
@@ -241,10 +232,10 @@ async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
   const partial: string[] = [];
   const allQos = async (call: CallOptions): Promise<QosRow[]> => {
     const qosCall: CallOptions = { ...call, budget: { key: `rate:tencent:qos:${target.meetingId}`, rate: QOS_RATE } };
-    const page = async (n: number) =>
+    const page = async (n: number, signal?: AbortSignal) =>
       parseQosPage(await ctx.api.get('meeting_qos', `/v1/meetings/${target.meetingId}/qos`, {
         operator_id: ctx.operatorId, operator_id_type: 1, page: n, page_size: QOS_PAGE_SIZE,
-      }, qosCall));
+      }, signal ? { ...qosCall, signal } : qosCall));
     const first = await page(1);
     let loaded = first.rows.length;
     const total = first.totalCount;
@@ -252,7 +243,7 @@ async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
     const rest = await restOfPages(ctx, first.totalPage, page, partial, (p) => {
       loaded += p.rows.length;
       ctx.opts.onProgress?.({ loaded, ...(total !== undefined ? { total } : {}) });
-    }, () => loaded);
+    }, () => loaded, call.signal);
     return [first, ...rest].flatMap((p) => p.rows);
   };
   const missing: Missing[] = [];
@@ -331,3 +322,12 @@ function linked(call: CallOptions, stop: AbortSignal): CallOptions {
   setMaxListeners(PAGE_PARALLEL * 2 + 10, signal);
   return { ...call, signal };
 }
+
+/** The registration (vendors/index.ts): Tencent Meeting, on with its four TENCENT_MEETING_* credentials; the vendor for chats without one of their own. */
+export const tencent = defineVendor({
+  name: 'tencent',
+  aliases: ['tm', 'voovmeeting', 'voov meeting', '腾讯会议', '腾讯'],
+  fallback: true,
+  configFrom: tencentConfigFrom,
+  create: (config, deps) => createTencentVendor({ config, ...deps }),
+});

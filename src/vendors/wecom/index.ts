@@ -11,6 +11,8 @@ import type { Store } from '../../store/types.js';
 import { createWecomApi, type WecomApi } from './api.js';
 import { createCodeLookup, wecomAsker } from './lookup.js';
 import { normaliseCode, num, str, type Obj } from './wire.js';
+import { defineVendor } from '../registration.js';
+import { wecomConfigFrom } from './config.js';
 
 /**
  * WeCom meetings: a meeting code is found through the members' meeting lists (lookup.ts, WeCom
@@ -312,3 +314,11 @@ function health(v: unknown): Health {
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '').map((s) => s.slice(0, 200)).slice(0, 20) : [];
 }
+
+/** The registration (vendors/index.ts): 企业微信 meetings, on with WECOM_CORP_ID + WECOM_MEETING_SECRET. */
+export const wecom = defineVendor({
+  name: 'wecom',
+  aliases: ['wework', '企业微信', '企微'],
+  configFrom: wecomConfigFrom,
+  create: (config, deps) => createWecomVendor({ ...config, ...deps }),
+});
