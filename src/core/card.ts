@@ -3,6 +3,7 @@ import type { Store } from '../store/types.js';
 import type { ParseError } from './command.js';
 import { MeetcheckError, type ErrorCode } from './errors.js';
 import type { Lang } from './i18n.js';
+import type { ReportNote } from './model.js';
 import type { Filter } from './paging.js';
 import type { ChatRef } from './report.js';
 import type { Progress, QualityCommandText } from './vendor.js';
@@ -37,7 +38,7 @@ export interface CardRecord {
   /** The report the card shows (or showed before a refresh started). */
   reportId?: string;
   /** Shown with the report, e.g. "the earlier report had expired, so it was run again". */
-  note?: string;
+  note?: ReportNote;
 }
 
 export type CardState =

@@ -3,7 +3,8 @@ import { decodeAction, encodeAction, readPage } from './actions.js';
 import { errorInfo, errorOf, loadCard, newCardId, saveCard, updateCard, type CardRecord } from './card.js';
 import { parseCommand, type MeetingRef } from './command.js';
 import { MeetcheckError, asMeetcheckError } from './errors.js';
-import { t } from './i18n.js';
+import { noteText, t } from './i18n.js';
+import type { ReportNote } from './model.js';
 import { describeError, describeParseError, type ErrorMessage } from './messages.js';
 import type { Filter } from './paging.js';
 import { commandText, rerunReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
@@ -28,7 +29,7 @@ export interface Conversation {
   /** The card as it stands (a WeCom stream refresh, the console's poll). */
   view(surface: Surface, card: CardRecord): Promise<CardView>;
   /** Runs a card's command again and shows it there (after a user authorised the vendor, say). */
-  resume(surface: Surface, cardId: string, ctx: RequestContext, note?: string): Promise<void>;
+  resume(surface: Surface, cardId: string, ctx: RequestContext, note?: ReportNote): Promise<void>;
   /** What to say when the store is down: needs no stored state. */
   unavailable(): ErrorMessage;
 }
@@ -135,7 +136,7 @@ export function createConversation(core: CoreDeps): Conversation {
    * Runs the card's command and shows it: progress, the report (on push surfaces the first page as
    * soon as it is in, then each background batch), and a final card whatever happens.
    */
-  async function run(surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: string): Promise<void> {
+  async function run(surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: ReportNote): Promise<void> {
     let card = await loadCard(store, cardId);
     if (!card?.command) return;
     const command = card.command;
@@ -195,7 +196,7 @@ export function createConversation(core: CoreDeps): Conversation {
   }
 
   async function command(surface: Surface, ctx: RequestContext, text: string, origin?: Origin): Promise<{ card: CardRecord; done: Promise<void> }> {
-    const parsed = parseCommand(text);
+    const parsed = core.vendors.aliases ? parseCommand(text, core.vendors.aliases) : parseCommand(text);
     if (!parsed.ok || parsed.command.kind === 'help') {
       const state: CardRecord['state'] = parsed.ok ? { kind: 'help' } : { kind: 'parse_error', error: parsed.error };
       let card = newCard(ctx, state, origin);
@@ -221,7 +222,7 @@ export function createConversation(core: CoreDeps): Conversation {
   }
 
   /** Puts the card back on "querying…" and re-runs its command (refresh, or an expired report). */
-  async function rerun(surface: Surface, card: CardRecord, ctx: RequestContext, filter: Filter, note?: string): Promise<ClickAnswer> {
+  async function rerun(surface: Surface, card: CardRecord, ctx: RequestContext, filter: Filter, note?: ReportNote): Promise<ClickAnswer> {
     const next = await updateCard(store, card.id, (c) => {
       const n: CardRecord = { ...c, filter, page: 0, state: { kind: 'querying', since: clock.now() } };
       if (note) n.note = note;
@@ -231,7 +232,7 @@ export function createConversation(core: CoreDeps): Conversation {
     const start = () => core.tasks.run('quality rerun', () => run(surface, card.id, ctx, true, note));
     if (surface.clickWaitMs <= 0) {
       const v = await view(surface, next);
-      return { view: v, toast: { type: 'info', text: note ?? (v.kind === 'querying' ? v.title : '') }, after: () => void start() };
+      return { view: v, toast: { type: 'info', text: note ? noteText(lang, note) : v.kind === 'querying' ? v.title : '' }, after: () => void start() };
     }
     // Wait a little: a quick answer replaces the card now; a slow one leaves "querying…", whose
     // button shows the result once it is in.
@@ -271,7 +272,7 @@ export function createConversation(core: CoreDeps): Conversation {
         const e = asMeetcheckError(err);
         if (e.code !== 'report_expired') throw err;
         if (!card.command) return { view: expiredView(card) };
-        return rerun(surface, card, ctx, action.filter, t(lang, 'note.expiredRerun'));
+        return rerun(surface, card, ctx, action.filter, { key: 'note.expiredRerun' });
       }
     } catch (err) {
       const e = err instanceof StoreUnavailableError ? new MeetcheckError('store_unavailable') : asMeetcheckError(err);
@@ -280,7 +281,7 @@ export function createConversation(core: CoreDeps): Conversation {
     }
   }
 
-  async function resume(surface: Surface, cardId: string, ctx: RequestContext, note?: string): Promise<void> {
+  async function resume(surface: Surface, cardId: string, ctx: RequestContext, note?: ReportNote): Promise<void> {
     const card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'querying', since: clock.now() } }));
     if (!card) return;
     await show(surface, card, false);

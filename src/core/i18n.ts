@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors.js';
+import type { ReportNote } from './model.js';
 
 /** Card and message language (MEETCHECK_LANG): Simplified Chinese, or English for Lark tenants. */
 export type Lang = 'zh' | 'en';
@@ -242,4 +243,14 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
     formatters.set(timeZone, f);
   }
   return f;
+}
+
+/** A report note in `lang`; a note saved as text by an older replica shows as it was written. */
+export function noteText(lang: Lang, note: ReportNote | string): string {
+  if (typeof note === 'string') return note;
+  const params: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(note.params ?? {})) {
+    params[k] = typeof v === 'object' ? ('time' in v ? formatTime(v.time) : noteText(lang, v)) : v;
+  }
+  return t(lang, note.key, params);
 }

@@ -1,3 +1,5 @@
+import type { MessageKey } from './i18n.js';
+
 /**
  * The vendor-neutral report model. Every vendor client turns its wire format into these types at
  * its edge; the core, the store and the card renderers only ever see these.
@@ -68,8 +70,17 @@ export interface MeetingInfo {
   ended: boolean;
 }
 
-/** A note the card shows verbatim (from the i18n catalogue, already in the report's language). */
-export type ReportNote = string;
+/**
+ * A note the card shows (the report is partial, which occurrence this is, what the vendor would not
+ * give): data, not text. A catalogue key and its values, translated when a card is drawn
+ * (core/i18n.ts noteText), so vendors never translate and a key that does not exist fails the build.
+ * A value may be another note (a reason) or a time, formatted in the card's time zone.
+ */
+export interface ReportNote {
+  key: MessageKey;
+  params?: Record<string, NoteValue>;
+}
+export type NoteValue = string | number | ReportNote | { time: number };
 
 export interface MeetingReport {
   meeting: MeetingInfo;

@@ -6,7 +6,7 @@ import { StoreUnavailableError } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { Command } from './command.js';
 import { MeetcheckError, asMeetcheckError } from './errors.js';
-import { t, type Lang } from './i18n.js';
+import type { Lang } from './i18n.js';
 import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
 import { loadReport, newReportId, overallHealth, saveReport, type ChatRef, type StoredReport } from './report.js';
 import type { Tasks } from './tasks.js';
@@ -208,7 +208,7 @@ async function loadRest(
       const e = asMeetcheckError(err);
       deps.log.warn({ vendor: vendor.name, code: e.code, detail: e.detail }, 'background loading stopped');
       stored.report.complete = false;
-      stored.report.notes.push(t(stored.lang, 'summary.partial', { reason: t(stored.lang, `err.${e.code}`, { seconds: Math.ceil((e.options.retryAfterMs ?? 60_000) / 1000) }) }));
+      stored.report.notes.push({ key: 'summary.partial', params: { reason: { key: `err.${e.code}`, params: { seconds: Math.ceil((e.options.retryAfterMs ?? 60_000) / 1000) } } } });
       await saveReport(deps.store, stored);
       await onUpdate?.(stored, true);
       return;

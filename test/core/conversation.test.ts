@@ -7,7 +7,7 @@ import type { Attendee, MeetingReport } from '../../src/core/model.js';
 import type { CardView } from '../../src/core/surface.js';
 import type { VendorClient } from '../../src/core/vendor.js';
 import { createDemoVendor } from '../../src/vendors/demo/index.js';
-import { attendee, manualClock, report, testCore } from '../helpers/core.js';
+import { attendee, manualClock, report, testCore, notesIn } from '../helpers/core.js';
 import { fakeSurface } from '../helpers/surface.js';
 
 const ctx = { channel: 'feishu' as const, chatId: 'oc_1', userId: 'ou_1' };
@@ -136,7 +136,7 @@ describe('the conversation, through a fake surface', () => {
     await core.tasks.idle();
     const after = surface.last(card.id);
     expect(after?.kind).toBe('report');
-    expect(after?.kind === 'report' && after.page.stored.report.notes.join(' ')).toContain('expired');
+    expect(after?.kind === 'report' && notesIn('en', after.page.stored.report).join(' ')).toContain('expired');
   });
 
   it('a click waits for a quick re-run on surfaces that must answer in place (WeCom: clickWaitMs)', async () => {

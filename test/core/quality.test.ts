@@ -5,7 +5,7 @@ import { MeetcheckError } from '../../src/core/errors.js';
 import type { Attendee, MeetingReport } from '../../src/core/model.js';
 import type { VendorClient } from '../../src/core/vendor.js';
 import { createDemoVendor } from '../../src/vendors/demo/index.js';
-import { attendee, manualClock, report, testCore } from '../helpers/core.js';
+import { attendee, manualClock, report, testCore, notesIn } from '../helpers/core.js';
 
 const cmd = (text: Partial<QualityCommand['meeting']> = { vendor: 'demo', code: '123456789' }): QualityCommand =>
   ({ kind: 'quality', meeting: text, problemsOnly: false });
@@ -130,7 +130,7 @@ describe('runQuality', () => {
     await background;
     const saved = (await loadReport(core.store, stored.id))!;
     expect(saved.report.complete).toBe(false);
-    expect(saved.report.notes.join(' ')).toContain('30 s');
+    expect(notesIn('en', saved.report).join(' ')).toContain('30 s');
     expect(updates).toEqual([true]);
   });
 });

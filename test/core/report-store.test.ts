@@ -56,7 +56,7 @@ function storedOf(attendees: Attendee[], id = `rep${ids++}`): StoredReport {
   return {
     id, createdAt: 0, chat: CHAT, lang: 'en',
     command: { vendor: 'demo', meeting: { vendor: 'demo', code: '123456789' }, problemsOnly: false },
-    report: report(attendees, { notes: ['first note'] }),
+    report: report(attendees, { notes: [{ key: 'note.healthUnavailable', params: { code: 'first note' } }] }),
   };
 }
 const clone = <T>(v: T): T => structuredClone(v);
@@ -259,7 +259,7 @@ describe('a lazily loaded report, saved batch by batch as quality.ts does', () =
     const first = storedOf(crowd(700, 2), 'sameid');
     await saveReport(rec, first);
     const copy = (await loadReport(rec, 'sameid'))!;
-    copy.report.notes.push('second note');
+    copy.report.notes.push({ key: 'note.healthUnavailable', params: { code: 'second note' } });
     copy.report.attendees = copy.report.attendees.slice(0, 650);
     await saveReport(rec, copy);
     expect(await loadReport(rec, 'sameid')).toEqual({ ...copy, report: { ...copy.report, attendees: sortAttendees(copy.report.attendees) } });
@@ -288,7 +288,7 @@ describe.each(STORES)('$name store: a background update mid-read never yields a 
       const bad = (a: Attendee): Attendee =>
         ({ ...a, loaded: true, health: 2, ratings: { audio: 4, video: 1, screen: 0, network: 4 }, problems: ['High packet loss'] });
       stored.report.attendees = stored.report.attendees.map((a) => (batch.has(a.key) ? bad(a) : a));
-      stored.report.notes.push('second note');
+      stored.report.notes.push({ key: 'note.healthUnavailable', params: { code: 'second note' } });
     };
     const expectFor = (s: StoredReport, page: number, filter: Filter) => shown(viewPage(s, page, filter, 10));
     return { stored, v1, loadBatch, expectFor };
@@ -389,7 +389,7 @@ describe('every key of a report lives REPORT_TTL_MS from its last save', () => {
     const rec = recordingStore(createMemoryStore({ clock: manualClock() }));
     const s = storedOf(crowd(600, 8));
     await saveReport(rec, s);
-    s.report.notes.push('later');
+    s.report.notes.push({ key: 'note.healthUnavailable', params: { code: 'later' } });
     rec.reset();
     await saveReport(rec, s);
     const refreshed = new Set(rec.calls.filter((c) => c.op === 'set' || c.op === 'expire').flatMap((c) => c.keys));

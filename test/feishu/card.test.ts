@@ -1,3 +1,4 @@
+import type { ReportNote } from '../../src/core/model.js';
 import { describe, expect, it } from 'vitest';
 import { decodeAction } from '../../src/core/actions.js';
 import { viewPage } from '../../src/core/paging.js';
@@ -5,7 +6,7 @@ import type { StoredReport } from '../../src/core/report.js';
 import { cardBytes, escapeMarkdown, renderFeishuCard, renderFeishuMessage, renderFeishuProgress } from '../../src/channels/feishu/card.js';
 import { attendee, report } from '../helpers/core.js';
 
-function stored(attendees = [attendee('a', { worst: 4, problems: ['High CPU'] }), attendee('b'), attendee('c', { loaded: false })], notes: string[] = []): StoredReport {
+function stored(attendees = [attendee('a', { worst: 4, problems: ['High CPU'] }), attendee('b'), attendee('c', { loaded: false })], notes: ReportNote[] = []): StoredReport {
   return {
     id: 'r1abc', createdAt: 0, chat: { channel: 'feishu', chatId: 'oc_1' }, lang: 'en',
     command: { vendor: 'feishu', meeting: { vendor: 'feishu', code: '123456789' }, problemsOnly: false },
@@ -83,7 +84,7 @@ describe('Feishu report card', () => {
 
   it('shows hostile names and problems as written: no @all, no bold, no link', () => {
     const evil = [attendee('x', { name: '<at id=all></at>', worst: 4, problems: ['**boom** [click](https://evil.invalid)'] }), attendee('y', { name: '**粗体**' })];
-    const card = renderFeishuCard(viewPage(stored(evil, ['note <at id=all></at>']), 0, 'all', 10), CARD);
+    const card = renderFeishuCard(viewPage(stored(evil, [{ key: 'note.healthUnavailable', params: { code: '<at id=all></at>' } }]), 0, 'all', 10), CARD);
     const json = JSON.stringify(card);
     // Every `<` of vendor text sits behind a backslash, so no client reads a tag.
     expect(markdown(card)).not.toMatch(/(^|[^\\])<at/);

@@ -7,7 +7,7 @@ import { createFeishuVendor } from '../../src/vendors/feishu/index.js';
 import { readNumber, toSample } from '../../src/vendors/feishu/samples.js';
 import { parseFeishuTime } from '../../src/vendors/feishu/time.js';
 import { feishuTime, qualitySample, startFakeFeishu, type FakeFeishu } from '../fakes/feishu.js';
-import { manualClock, type ManualClock } from '../helpers/core.js';
+import { manualClock, type ManualClock, notesIn } from '../helpers/core.js';
 import { APP_ID, APP_SECRET, meeting } from './helpers.js';
 
 let fake: FakeFeishu | undefined;
@@ -74,7 +74,7 @@ describe('Feishu VC vendor', () => {
     expect(report.meeting.subject).toBe('Newer');
     expect(report.attendees).toHaveLength(3);
     expect(report.attendees.every((a) => !a.loaded && a.ref)).toBe(true);
-    expect(report.notes.join()).toContain('This number had 2 meetings; showing the most recent ended one');
+    expect(notesIn('en', report).join()).toContain('This number had 2 meetings; showing the most recent ended one');
     const q = fake.vcCalls('meeting_list')[0]!.query;
     expect(Number(q.end_time) - Number(q.start_time)).toBe(7 * 86_400);
 
@@ -223,7 +223,7 @@ describe('Feishu VC meetings longer than a day (F7)', () => {
     const report = await settle(clock, vendor.fetchReport({ meeting: { code: '123456789' }, lang: 'en' }, {}));
     expect(report.complete).toBe(false);
     expect(report.attendees).toEqual([]);
-    expect(report.notes.join()).toContain('the meeting ran 30 h and Feishu would not list participants past its first 24 h');
+    expect(notesIn('en', report).join()).toContain('the meeting ran 30 h and Feishu would not list participants past its first 24 h');
   });
 });
 

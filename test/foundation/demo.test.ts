@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDemoVendor, DEMO_MEETINGS } from '../../src/vendors/demo/index.js';
-import { manualClock } from '../helpers/core.js';
+import { manualClock, notesIn } from '../helpers/core.js';
 
 const query = (code: string) => ({ meeting: { vendor: 'demo' as const, code }, lang: 'en' as const });
 
@@ -40,7 +40,7 @@ describe('demo vendor', () => {
     const r = await pending;
     expect(r.complete).toBe(false);
     expect(r.attendees.length).toBe(500);
-    expect(r.notes[0]).toContain('Partial result');
+    expect(notesIn('en', r)[0]).toContain('Partial result');
   });
 
   it('the special numbers: not found, in progress, all healthy', async () => {

@@ -1,4 +1,5 @@
-import type { Attendee, Level, MeetingReport, Ratings } from '../../src/core/model.js';
+import { noteText, type Lang } from '../../src/core/i18n.js';
+import type { Attendee, Level, MeetingReport, Ratings, ReportNote } from '../../src/core/model.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { CoreDeps } from '../../src/core/quality.js';
 import { createTasks } from '../../src/core/tasks.js';
@@ -89,4 +90,9 @@ export function report(attendees: Attendee[], over: Partial<MeetingReport> = {})
     health: 1, ratings: { audio: 1, video: 1, screen: 0, network: 1 }, problems: [], attendees, complete: true, notes: [],
     ...over,
   };
+}
+
+/** A report's notes as the card shows them in `lang` (notes are data: core/i18n.ts noteText). */
+export function notesIn(lang: Lang, report: { notes: readonly ReportNote[] }): string[] {
+  return report.notes.map((n) => noteText(lang, n));
 }

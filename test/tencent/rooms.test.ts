@@ -7,7 +7,7 @@ import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { createTencentVendor } from '../../src/vendors/tencent/index.js';
-import { manualClock, type ManualClock } from '../helpers/core.js';
+import { manualClock, type ManualClock, notesIn } from '../helpers/core.js';
 import { manyAttendees, startFakeTencent, type FakeAttendee, type FakeMeeting, type FakeTencent, type FakeTencentOptions } from '../fakes/tencent-meeting.js';
 
 /**
@@ -175,7 +175,7 @@ describe('Tencent: several media rooms under one meeting', () => {
     expect(r.attendees).toHaveLength(4);
     expect(r.attendees.every((a) => a.key.includes('r2'))).toBe(true);
     expect(r.meeting.startTime).toBe(second.start);
-    expect(r.notes[0]).toMatch(/had 2 meetings/);
+    expect(notesIn('en', r)[0]).toMatch(/had 2 meetings/);
     expect(qualityCalls().map((c) => c.query.get('start_time'))).toEqual([String(second.start)]);
     const p = participantCalls()[0]!.query;
     expect([p.get('start_time'), p.get('end_time')]).toEqual([String(second.start), String(second.end)]);
@@ -299,7 +299,7 @@ describe('Tencent: partial data instead of a failed report', () => {
     const r = await fetchReport(q({ code: CODE }));
     expect(r.attendees).toHaveLength(3);
     expect(r.attendees.every((a) => a.health === 0)).toBe(true);
-    expect(r.notes).toContain('Tencent Meeting gave no health data (error 9300123); listing attendees only. Health needs the quality add-on, read by an enterprise admin or super-admin.');
+    expect(notesIn('en', r)).toContain('Tencent Meeting gave no health data (error 9300123); listing attendees only. Health needs the quality add-on, read by an enterprise admin or super-admin.');
     expect(logs.some((l) => l.errorCode === 9_300_123 && String(l.msg).includes('unpublished code'))).toBe(true);
   });
 
@@ -308,7 +308,7 @@ describe('Tencent: partial data instead of a failed report', () => {
     fake.failures.push({ path: /\/quality$/, status: 400, errorCode: 500014, times: 10 });
     const r = await fetchReport(q({ code: CODE }));
     expect(r.attendees).toHaveLength(3);
-    expect(r.notes).toContain("Health needs Tencent Meeting's quality add-on; listing attendees only.");
+    expect(notesIn('en', r)).toContain("Health needs Tencent Meeting's quality add-on; listing attendees only.");
   });
 
   it('/participants 9042: the ratings without names, and a note naming the role needed', async () => {
@@ -319,7 +319,7 @@ describe('Tencent: partial data instead of a failed report', () => {
     expect(r.attendees.filter((a) => a.health !== 0)).toHaveLength(3);
     // No names: the userid (same-enterprise members) stands in.
     expect(r.attendees.map((a) => a.name).sort()).toEqual(['auser0', 'auser1', 'auser2']);
-    expect(r.notes).toContain("No participant list (Tencent Meeting said 9042): it needs the operator to be the meeting's creator or an enterprise super-admin; showing ratings without names.");
+    expect(notesIn('en', r)).toContain("No participant list (Tencent Meeting said 9042): it needs the operator to be the meeting's creator or an enterprise super-admin; showing ratings without names.");
   });
 
   it('both refused: no_permission', async () => {

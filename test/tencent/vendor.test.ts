@@ -9,7 +9,7 @@ import { createMemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/types.js';
 import { APP_RATE, appBudgetKey } from '../../src/vendors/tencent/api.js';
 import { createTencentVendor } from '../../src/vendors/tencent/index.js';
-import { manualClock, type ManualClock } from '../helpers/core.js';
+import { manualClock, type ManualClock, notesIn } from '../helpers/core.js';
 import { manyAttendees, startFakeTencent, type FakeAttendee, type FakeTencent } from '../fakes/tencent-meeting.js';
 
 const OPERATOR = "admin o'ps+1";
@@ -89,7 +89,7 @@ describe('Tencent Meeting vendor: ended meetings', () => {
     expect(byName.get('<at id=all></at>')).toMatchObject({ device: 'ios', role: 'cohost', health: 1 });
     expect(byName.get('Phone guest')).toMatchObject({ device: 'pstn', role: 'guest', health: 0, ratings: { audio: 0, video: 0, screen: 0, network: 0 } });
     expect(r.attendees).toHaveLength(3);
-    expect(r.notes).toContain("Problem texts are the vendor's own.");
+    expect(notesIn('en', r)).toContain("Problem texts are the vendor's own.");
     // Every request passed the fake's signature check, and the ids went out as sent.
     expect(fake.calls.every((c) => c.outcome === 200)).toBe(true);
     expect(fake.calls.filter((c) => c.path === `/v1/meetings/${BIG_ID}/quality`)).toHaveLength(1);
@@ -128,7 +128,7 @@ describe('Tencent Meeting vendor: ended meetings', () => {
     expect(r.attendees.map((a) => a.name).sort()).toEqual(['参会者0', '参会者1', '参会者2']);
     expect(r.attendees.every((a) => a.health === 0 && a.loaded)).toBe(true);
     expect(r.health).toBe(0);
-    expect(r.notes).toContain("Health needs Tencent Meeting's quality add-on; listing attendees only.");
+    expect(notesIn('en', r)).toContain("Health needs Tencent Meeting's quality add-on; listing attendees only.");
   });
 
   it('a recurring meeting: the latest past occurrence by default, --at picks another; sub_meeting_id sent', async () => {
@@ -148,7 +148,7 @@ describe('Tencent Meeting vendor: ended meetings', () => {
     const latest = await fetchReport(q({ code: '806-146-667'.replace(/-/g, '') }));
     expect(latest.attendees).toHaveLength(4);
     expect(latest.meeting.subMeetingId).toBe('sub2');
-    expect(latest.notes[0]).toMatch(/had 2 meetings/);
+    expect(notesIn('en', latest)[0]).toMatch(/had 2 meetings/);
     const d = new Date((first + 8 * 3600) * 1000).toISOString().slice(0, 10);
     const earlier = await fetchReport(q({ code: '806146667' }, { at: { date: d } }));
     expect(earlier.attendees).toHaveLength(2);
@@ -239,7 +239,7 @@ describe('Tencent Meeting vendor: errors and limits', () => {
     fake.failures.push({ path: /\/participants$/, status: 403, errorCode: 9042, times: 5 });
     const before = fake.calls.length;
     const denied = await fetchReport(q({ code: '806146667' }));
-    expect(denied.notes.join()).toMatch(/No participant list \(Tencent Meeting said 9042\)/);
+    expect(notesIn('en', denied).join()).toMatch(/No participant list \(Tencent Meeting said 9042\)/);
     expect(fake.calls.slice(before).filter((c) => c.path.endsWith('/participants'))).toHaveLength(1);
   });
 
@@ -259,7 +259,7 @@ describe('Tencent Meeting vendor: errors and limits', () => {
     expect(r.complete).toBe(false);
     expect(r.attendees).toHaveLength(90);
     expect(r.attendees.filter((a) => a.health !== 0)).toHaveLength(50);
-    expect(r.notes.join()).toMatch(/Partial result/);
+    expect(notesIn('en', r).join()).toMatch(/Partial result/);
   });
 
   it('too old (> 7 days) and not yet started meetings get their own answers', async () => {

@@ -113,7 +113,7 @@ describe('renderWecomCard', () => {
   it('says plainly that a report is partial, first in the sub-title', () => {
     const s = stored(10);
     s.report.complete = false;
-    s.report.notes = ['仅显示部分结果：加载超过 60 秒，先显示已加载的 10 人'];
+    s.report.notes = [{ key: 'summary.partial', params: { reason: { key: 'note.partial.deadline', params: { seconds: 60, loaded: 10 } } } }];
     const card = renderWecomCard(viewPage(s, 0, 'all', 6), 't') as Card;
     expect(card.sub_title_text!.startsWith('仅显示部分结果')).toBe(true);
   });

@@ -7,7 +7,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { createWecomVendor, type WecomVendor } from '../../src/vendors/wecom/index.js';
 import { FAKE_CORP_ID, FAKE_SECRET, fakeMeeting, qualityRow, startFakeWecomApi, type FakeWecomApi } from '../fakes/wecom-api.js';
-import { manualClock } from '../helpers/core.js';
+import { manualClock, notesIn } from '../helpers/core.js';
 
 let api: FakeWecomApi;
 let nowMs = () => Date.now();
@@ -99,8 +99,8 @@ describe('WeCom meeting vendor', () => {
     expect(r.complete).toBe(false);
     expect(api.count('get_quality')).toBe(12);
     expect(r.attendees).toHaveLength(600);
-    expect(r.notes[0]).toContain('仅显示部分结果');
-    expect(r.notes[0]).toContain('60 秒');
+    expect(notesIn('zh', r)[0]).toContain('仅显示部分结果');
+    expect(notesIn('zh', r)[0]).toContain('60 秒');
   });
 
   it('caches the token across reports until shortly before expiry', async () => {
@@ -188,7 +188,7 @@ describe('WeCom meeting vendor', () => {
     api.add(fakeMeeting({ rows: [] }));
     const r = await vendor().fetchReport(query(), {});
     expect(r.attendees).toHaveLength(0);
-    expect(r.notes.join()).toContain('本应用创建');
+    expect(notesIn('zh', r).join()).toContain('本应用创建');
   });
 
   it('retries a 5xx and then succeeds; gives up after three tries', async () => {
@@ -211,7 +211,7 @@ describe('WeCom meeting vendor', () => {
     const latest = await vendor().fetchReport(query(), {});
     expect(latest.meeting.subMeetingId).toBe('s2');
     expect(latest.attendees).toHaveLength(2);
-    expect(latest.notes.join()).toContain('2 场会议');
+    expect(notesIn('zh', latest).join()).toContain('2 场会议');
     const d = new Date((subs[0]!.start_time + 8 * 3600) * 1000).toISOString().slice(0, 10);
     const at = await vendor().fetchReport({ ...query(), at: { date: d } }, {});
     expect(at.meeting.subMeetingId).toBe('s1');

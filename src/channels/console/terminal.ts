@@ -1,4 +1,4 @@
-import { formatTime, t, type Lang } from '../../core/i18n.js';
+import { formatTime, noteText, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
@@ -25,7 +25,7 @@ export function renderTable(view: PageView): string {
   lines.push(meta.filter(Boolean).join('  ·  '));
   lines.push(t(lang, 'summary', { total: view.total, alert: view.counts.alert, nodata: view.counts.noData }));
   if (view.topProblems.length) lines.push(t(lang, 'summary.top', { problems: view.topProblems.map((p) => `${safe(p.text)} ×${p.count}`).join(', ') }));
-  for (const note of report.notes) lines.push(safe(note));
+  for (const note of report.notes) lines.push(safe(noteText(lang, note)));
   if (view.filter === 'problems') lines.push(t(lang, 'filter.problems'));
   lines.push('');
   if (view.rows.length === 0) {

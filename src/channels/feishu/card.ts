@@ -1,6 +1,6 @@
 import { encodeAction, type CardAction } from '../../core/actions.js';
 import type { CardButton, CardView } from '../../core/surface.js';
-import { formatTime, t, type Lang } from '../../core/i18n.js';
+import { formatTime, noteText, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee, type Level } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
@@ -77,7 +77,7 @@ function summaryLines(view: PageView): string[] {
   if (view.counts.loading > 0) {
     lines.push(`<font color='blue'>${escapeMarkdown(t(lang, 'summary.loading', { loaded: view.total - view.counts.loading, total: view.total }))}</font>`);
   }
-  for (const note of report.notes) lines.push(`<font color='grey'>${escapeMarkdown(clip(note, 300))}</font>`);
+  for (const note of report.notes) lines.push(`<font color='grey'>${escapeMarkdown(clip(noteText(lang, note), 300))}</font>`);
   if (view.total === 0) lines.push(escapeMarkdown(t(lang, 'empty')));
   else if (view.filter === 'problems') lines.push(escapeMarkdown(t(lang, view.matching === 0 ? 'filter.none' : 'filter.problems')));
   return lines;

@@ -1,4 +1,4 @@
-import { formatTime, t, type Lang } from '../../core/i18n.js';
+import { formatTime, noteText, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
@@ -43,7 +43,7 @@ export function renderWecomMarkdown(view: PageView): string {
   if (view.topProblems.length) {
     head.push(t(lang, 'summary.top', { problems: view.topProblems.map((p) => `${escapeWecomMarkdown(clip(p.text, 40))} ×${p.count}`).join('，') }));
   }
-  for (const note of stored.report.notes) head.push(`> ${escapeWecomMarkdown(clip(note, 200))}`);
+  for (const note of stored.report.notes) head.push(`> ${escapeWecomMarkdown(clip(noteText(lang, note), 200))}`);
   if (view.total === 0) head.push(t(lang, 'empty'));
   let text = head.join('\n');
   let shown = 0;

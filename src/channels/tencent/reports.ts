@@ -1,6 +1,5 @@
 import { newCardId, saveCard, type CardRecord } from '../../core/card.js';
 import { MeetcheckError, asMeetcheckError, type ErrorCode } from '../../core/errors.js';
-import { t } from '../../core/i18n.js';
 import { describeError } from '../../core/messages.js';
 import type { MeetingReport } from '../../core/model.js';
 import { viewPage } from '../../core/paging.js';
@@ -74,9 +73,9 @@ export function roomKey(m: EndedMeeting, report: MeetingReport): string {
  * True once some attendee carries health (or the report says it never will: no add-on). The
  * meeting-level rating alone does not count: it can come before the per-person rows.
  */
-export function hasData(report: MeetingReport, lang: CoreDeps['settings']['lang']): boolean {
+export function hasData(report: MeetingReport, _lang: CoreDeps['settings']['lang']): boolean {
   if (report.attendees.length === 0) return false;
-  return report.attendees.some((a) => a.health !== 0) || report.notes.includes(t(lang, 'note.noHealthAddon'));
+  return report.attendees.some((a) => a.health !== 0) || report.notes.some((n) => typeof n === 'object' && n.key === 'note.noHealthAddon');
 }
 
 export async function reportWhenReady(deps: ReportDeps, ctx: RequestContext, meeting: EndedMeeting): Promise<void> {

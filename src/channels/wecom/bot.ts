@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createConversation, type Conversation } from '../../core/conversation.js';
-import { t } from '../../core/i18n.js';
+import { noteText, t } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import type { PageView } from '../../core/paging.js';
 import type { CoreDeps, RequestContext } from '../../core/quality.js';
@@ -70,7 +70,7 @@ function reportMarkdown(view: PageView): string {
   const m = report.meeting;
   const title = m.subject ? t(lang, 'title', { subject: m.subject }) : t(lang, 'title.untitled', { code: m.code ?? m.meetingId });
   const lines = [`**${escapeMarkdown(title)}** · ${t(lang, `health.${report.health}`)}`];
-  for (const note of report.notes) lines.push(escapeMarkdown(note));
+  for (const note of report.notes) lines.push(escapeMarkdown(noteText(lang, note)));
   lines.push(t(lang, 'summary', { total: view.total, alert: view.counts.alert, nodata: view.counts.noData }));
   if (view.topProblems.length) lines.push(escapeMarkdown(t(lang, 'summary.top', { problems: view.topProblems.map((p) => `${p.text} ×${p.count}`).join(', ') })));
   return lines.join('\n\n');

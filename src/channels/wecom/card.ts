@@ -1,6 +1,6 @@
 import { encodeAction, type CardAction } from '../../core/actions.js';
 import type { CardView } from '../../core/surface.js';
-import { formatTime, t, type Lang } from '../../core/i18n.js';
+import { formatTime, noteText, t, type Lang } from '../../core/i18n.js';
 import type { ErrorMessage } from '../../core/messages.js';
 import { ASPECTS, type Attendee, type Level } from '../../core/model.js';
 import type { PageView } from '../../core/paging.js';
@@ -61,7 +61,7 @@ export function renderWecomCard(view: PageView, taskId: string): Record<string, 
   // Most important first: sub_title_text is cut at 112 characters, so the partial-result note and
   // the counts must come before the page number and the problem list.
   const lines: string[] = [];
-  for (const note of report.notes) lines.push(clean(note));
+  for (const note of report.notes) lines.push(clean(noteText(lang, note)));
   lines.push(t(lang, 'summary', { total: view.total, alert: view.counts.alert, nodata: view.counts.noData }));
   if (view.counts.loading > 0) lines.push(t(lang, 'summary.loading', { loaded: view.total - view.counts.loading, total: view.total }));
   if (view.filter === 'problems') lines.push(view.matching === 0 ? t(lang, 'filter.none') : t(lang, 'filter.problems'));

@@ -2,7 +2,6 @@ import type { Clock } from '../../core/clock.js';
 import { MeetcheckError } from '../../core/errors.js';
 import { healthOf } from '../../core/health.js';
 import type { Lang } from '../../core/i18n.js';
-import { t } from '../../core/i18n.js';
 import type { Attendee, DeviceKind, Level, MeetingReport, Ratings, Role } from '../../core/model.js';
 import { overallHealth } from '../../core/report.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
@@ -67,7 +66,7 @@ export function createDemoVendor(opts: DemoOptions): VendorClient {
         problems: [],
         attendees,
         complete,
-        notes: complete ? [] : [t(query.lang, 'summary.partial', { reason: t(query.lang, 'note.partial.deadline', { seconds: 60, loaded: attendees.length }) })],
+        notes: complete ? [] : [{ key: 'summary.partial', params: { reason: { key: 'note.partial.deadline', params: { seconds: 60, loaded: attendees.length } } } }],
       };
     },
   };

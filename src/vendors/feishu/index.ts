@@ -5,8 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { atWindow } from '../../core/command.js';
 import { MeetcheckError, asMeetcheckError } from '../../core/errors.js';
 import { deriveHealth, type Sample } from '../../core/health.js';
-import { formatTime, t } from '../../core/i18n.js';
-import { NO_RATINGS, type Attendee, type DeviceKind, type MeetingReport } from '../../core/model.js';
+import { NO_RATINGS, type Attendee, type DeviceKind, type MeetingReport, type ReportNote } from '../../core/model.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
 import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
@@ -350,10 +349,10 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
       if (items[0]) {
         log.debug({ vendor: 'feishu', fields: Object.keys(items[0]), device: items[0].device ?? null, joinTimeSample: items[0].join_time ?? null }, 'participant_list shape');
       }
-      const notes: string[] = [];
-      if (found.count > 1) notes.push(t(query.lang, 'note.multipleMeetings', { count: found.count, start: formatTime(found.start) }));
-      if (stop === 'deadline') notes.push(t(query.lang, 'summary.partial', { reason: t(query.lang, 'note.partial.deadline', { seconds: 60, loaded: items.length }) }));
-      if (stop === 'long') notes.push(t(query.lang, 'summary.partial', { reason: t(query.lang, 'note.partial.longMeeting', { hours: Math.round((end - found.start) / 3600), loaded: items.length }) }));
+      const notes: ReportNote[] = [];
+      if (found.count > 1) notes.push({ key: 'note.multipleMeetings', params: { count: found.count, start: { time: found.start } } });
+      if (stop === 'deadline') notes.push({ key: 'summary.partial', params: { reason: { key: 'note.partial.deadline', params: { seconds: 60, loaded: items.length } } } });
+      if (stop === 'long') notes.push({ key: 'summary.partial', params: { reason: { key: 'note.partial.longMeeting', params: { hours: Math.round((end - found.start) / 3600), loaded: items.length } } } });
       return {
         meeting: {
           vendor: 'feishu', code,

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { MeetcheckError, asMeetcheckError } from '../../core/errors.js';
-import { formatTime, t, type Lang } from '../../core/i18n.js';
-import { ASPECTS, type Attendee, type Level, type MeetingReport, type Ratings } from '../../core/model.js';
+import type { Lang } from '../../core/i18n.js';
+import { ASPECTS, type Attendee, type Level, type MeetingReport, type Ratings, type ReportNote } from '../../core/model.js';
 import { overallHealth } from '../../core/report.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
 import type { Logger } from '../../log.js';
@@ -85,7 +85,7 @@ async function endedReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
   const nowS = Math.floor(ctx.nowMs() / 1000);
   const oldest = nowS - QUALITY_WINDOW_S;
   if (target.startTime !== undefined && target.startTime < oldest) throw new MeetcheckError('meeting_too_old', undefined, { vendor: 'tencent' });
-  const partial: string[] = [];
+  const partial: ReportNote[] = [];
   const missing: Missing[] = [];
   const from = Math.min(nowS, Math.max(target.qualityFrom ?? oldest, oldest + 60));
   const [quality, participants] = await sideBySide(
@@ -108,8 +108,8 @@ async function endedReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
   const rows: QualityRow[] | undefined = quality?.flatMap((p) => p.rows);
   const attendees = joinQuality(rows, participants ?? []);
   const first = quality?.[0];
-  const notes = missingNotes(ctx, missing);
-  if (first && (first.meeting.problems.length > 0 || attendees.some((a) => a.problems.length > 0))) notes.push(t(ctx.lang, 'note.vendorProblems'));
+  const notes = missingNotes(missing);
+  if (first && (first.meeting.problems.length > 0 || attendees.some((a) => a.problems.length > 0))) notes.push({ key: 'note.vendorProblems' });
   return finish(ctx, target, attendees, first ? first.meeting : undefined, notes, partial);
 }
 
@@ -147,14 +147,14 @@ function participantsMissing(ctx: Ctx, err: unknown): Missing | undefined {
   return { part: 'participants', ...(code !== undefined ? { code } : {}) };
 }
 
-function missingNotes(ctx: Ctx, missing: readonly Missing[]): string[] {
-  return missing.map((m) => {
-    if (m.part === 'participants') return t(ctx.lang, 'note.noParticipantNames', { code: m.code ?? '?' });
-    return m.why === 'addon' ? t(ctx.lang, 'note.noHealthAddon') : t(ctx.lang, 'note.healthUnavailable', { code: m.code ?? '?' });
+function missingNotes(missing: readonly Missing[]): ReportNote[] {
+  return missing.map((m): ReportNote => {
+    if (m.part === 'participants') return { key: 'note.noParticipantNames', params: { code: m.code ?? '?' } };
+    return m.why === 'addon' ? { key: 'note.noHealthAddon' } : { key: 'note.healthUnavailable', params: { code: m.code ?? '?' } };
   });
 }
 
-async function allQualityPages(ctx: Ctx, target: Target, startTime: number, call: CallOptions, partial: string[]): Promise<QualityPage[]> {
+async function allQualityPages(ctx: Ctx, target: Target, startTime: number, call: CallOptions, partial: ReportNote[]): Promise<QualityPage[]> {
   const page = async (n: number, signal?: AbortSignal) =>
     parseQualityPage(await ctx.api.get('meeting_quality', `/v1/meetings/${target.meetingId}/quality`, {
       operator_id: ctx.operatorId, operator_id_type: 1, page: n, page_size: QUALITY_PAGE_SIZE, start_time: startTime,
@@ -176,7 +176,7 @@ async function allQualityPages(ctx: Ctx, target: Target, startTime: number, call
  * its retries) ends loading with what we have and a note, rather than losing the whole report.
  */
 async function restOfPages<P>(
-  ctx: Ctx, totalPage: number, fetch: (n: number, signal: AbortSignal) => Promise<P>, partial: string[], onPage: (p: P) => void, loaded: () => number,
+  ctx: Ctx, totalPage: number, fetch: (n: number, signal: AbortSignal) => Promise<P>, partial: ReportNote[], onPage: (p: P) => void, loaded: () => number,
   signal?: AbortSignal,
 ): Promise<P[]> {
   const numbers = Array.from({ length: Math.max(0, totalPage - 1) }, (_, i) => i + 2);
@@ -198,7 +198,7 @@ function inRoom(r: ParticipantRow, room: { start: number; end?: number }): boole
 }
 
 /** /participants pages with the next_pos cursor (not an offset, so one after another). */
-async function allParticipants(ctx: Ctx, target: Target, call: CallOptions, partial: string[]): Promise<ParticipantRow[]> {
+async function allParticipants(ctx: Ctx, target: Target, call: CallOptions, partial: ReportNote[]): Promise<ParticipantRow[]> {
   // The list covers every session of the meeting. For one media room, only the people who joined
   // while it was open: start_time/end_time filter on join time (DOC 42701), except for recurring
   // meetings ("对于周期性会议查询暂时不生效"), which are filtered here.
@@ -229,7 +229,7 @@ async function allParticipants(ctx: Ctx, target: Target, call: CallOptions, part
 // ---- meetings in progress: /qos + /participants ----------------------------------------------
 
 async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
-  const partial: string[] = [];
+  const partial: ReportNote[] = [];
   const allQos = async (call: CallOptions): Promise<QosRow[]> => {
     const qosCall: CallOptions = { ...call, budget: { key: `rate:tencent:qos:${target.meetingId}`, rate: QOS_RATE } };
     const page = async (n: number, signal?: AbortSignal) =>
@@ -254,14 +254,14 @@ async function liveReport(ctx: Ctx, target: Target): Promise<MeetingReport> {
     return undefined;
   }));
   const attendees = joinQos(qos, participants ?? [], ctx.lang);
-  return finish(ctx, target, attendees, undefined, missingNotes(ctx, missing), partial, false);
+  return finish(ctx, target, attendees, undefined, missingNotes(missing), partial, false);
 }
 
 // ---- shared ---------------------------------------------------------------------------------
 
 function finish(
   ctx: Ctx, target: Target, attendees: Attendee[], meetingLevel: { health: 0 | 1 | 2; ratings: Ratings; problems: string[] } | undefined,
-  notes: string[], partial: string[], ended = true,
+  notes: ReportNote[], partial: ReportNote[], ended = true,
 ): MeetingReport {
   const report: MeetingReport = {
     meeting: { vendor: 'tencent', meetingId: target.meetingId, ended },
@@ -270,7 +270,7 @@ function finish(
     problems: meetingLevel ? [...meetingLevel.problems] : [],
     attendees,
     complete: partial.length === 0,
-    notes: [...notes, ...partial.map((reason) => t(ctx.lang, 'summary.partial', { reason }))],
+    notes: [...notes, ...partial.map((reason): ReportNote => ({ key: 'summary.partial', params: { reason } }))],
     source: { meetingId: target.meetingId, ...(target.subMeetingId ? { subMeetingId: target.subMeetingId } : {}) },
   };
   const code = target.code ?? ctx.query.meeting.code;
@@ -280,7 +280,7 @@ function finish(
   if (target.startTime !== undefined) report.meeting.startTime = target.startTime;
   if (target.endTime !== undefined) report.meeting.endTime = target.endTime;
   if (target.candidates > 1 && !ctx.query.at) {
-    report.notes.unshift(t(ctx.lang, 'note.multipleMeetings', { count: target.candidates, start: target.startTime !== undefined ? formatTime(target.startTime) : '?' }));
+    report.notes.unshift({ key: 'note.multipleMeetings', params: { count: target.candidates, start: target.startTime !== undefined ? { time: target.startTime } : '?' } });
   }
   return report;
 }
@@ -291,11 +291,11 @@ function worstRatings(attendees: readonly Attendee[]): Ratings {
   return r;
 }
 
-function partialReason(ctx: Ctx, why: MeetcheckError | 'deadline', loaded: number): string {
+function partialReason(ctx: Ctx, why: MeetcheckError | 'deadline', loaded: number): ReportNote {
   if (why === 'deadline') {
-    return t(ctx.lang, 'note.partial.deadline', { seconds: Math.round(((ctx.opts.deadline ?? ctx.nowMs()) - ctx.started) / 1000), loaded });
+    return { key: 'note.partial.deadline', params: { seconds: Math.round(((ctx.opts.deadline ?? ctx.nowMs()) - ctx.started) / 1000), loaded } };
   }
-  return t(ctx.lang, `err.${why.code}`, { seconds: Math.max(1, Math.ceil((why.options.retryAfterMs ?? 60_000) / 1000)) });
+  return { key: `err.${why.code}`, params: { seconds: Math.max(1, Math.ceil((why.options.retryAfterMs ?? 60_000) / 1000)) } };
 }
 
 /**

@@ -2,8 +2,8 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
 import { atWindow } from '../../core/command.js';
 import { MeetcheckError } from '../../core/errors.js';
-import { formatTime, t, type Lang } from '../../core/i18n.js';
-import type { Attendee, DeviceKind, Health, Level, MeetingInfo, MeetingReport, Ratings, Role } from '../../core/model.js';
+import type { Lang } from '../../core/i18n.js';
+import type { Attendee, DeviceKind, Health, Level, MeetingInfo, MeetingReport, Ratings, ReportNote, Role } from '../../core/model.js';
 import type { FetchOptions, VendorClient, VendorQuery } from '../../core/vendor.js';
 import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
@@ -105,15 +105,15 @@ export function createWecomVendor(opts: WecomVendorOptions): WecomVendor {
         }
         cursor = next;
       }
-      const notes: string[] = [...target.notes];
+      const notes: ReportNote[] = [...target.notes];
       if (!complete) {
         const seconds = fetch.deadline !== undefined ? Math.max(1, Math.round((fetch.deadline - started) / 1000)) : 60;
-        notes.unshift(t(query.lang, 'summary.partial', { reason: t(query.lang, 'note.partial.deadline', { seconds, loaded: attendees.length }) }));
+        notes.unshift({ key: 'summary.partial', params: { reason: { key: 'note.partial.deadline', params: { seconds, loaded: attendees.length } } } });
       }
       if (attendees.length === 0) {
         // get_quality "仅允许查询该应用创建的会议的数据", "仅返回在应用可见范围内的成员": an empty
         // answer for an ended meeting most likely means one of those, so say so.
-        notes.push(t(query.lang, 'err.meeting_not_created_by_app'));
+        notes.push({ key: 'err.meeting_not_created_by_app' });
       }
       return {
         meeting: target.meeting,
@@ -133,7 +133,7 @@ interface Target {
   startTime: number;
   adminUserId?: string;
   joined: Map<string, { first?: number; last?: number }>;
-  notes: string[];
+  notes: ReportNote[];
 }
 
 /** A typed meetingid goes to get_info as it is; a code is looked up (lookup.ts). */
@@ -159,7 +159,7 @@ function resolveMeeting(opts: WecomVendorOptions, query: VendorQuery, meetingId:
   const start = num(info.meeting_start);
   const duration = num(info.meeting_duration) ?? 0;
   const joined = joinTimes(info.attendees);
-  const notes: string[] = [];
+  const notes: ReportNote[] = [];
   const meeting: MeetingInfo = {
     vendor: 'wecom', meetingId, ended: true,
     ...(code ?? normaliseCode(info.meeting_code) ? { code: (code ?? normaliseCode(info.meeting_code))! } : {}),
@@ -185,7 +185,7 @@ function resolveMeeting(opts: WecomVendorOptions, query: VendorQuery, meetingId:
     if (sub.end !== undefined && sub.end > nowS) throw new MeetcheckError('meeting_not_ended', undefined, { vendor: 'wecom' });
     const ended = subs.filter((s) => s.end !== undefined && s.end <= nowS && nowS - (s.start ?? 0) <= MAX_AGE_S);
     if (!query.at && ended.length > 1 && sub.start !== undefined) {
-      notes.push(t(query.lang, 'note.multipleMeetings', { count: ended.length, start: formatTime(sub.start) }));
+      notes.push({ key: 'note.multipleMeetings', params: { count: ended.length, start: { time: sub.start } } });
     }
     // An occurrence's join times are not in get_info; its slot is the best guess of its room's
     // start, and the early-join allowance before it is a guess that may be clipped at the edge.
@@ -269,7 +269,7 @@ function joinTimes(raw: unknown): Map<string, { first?: number; last?: number }>
   return map;
 }
 
-function toAttendee(o: Record<string, unknown>, target: Target, keys: Map<string, number>, lang: Lang): Attendee {
+function toAttendee(o: Record<string, unknown>, target: Target, keys: Map<string, number>, _lang: Lang): Attendee {
   const userid = str(o.userid);
   const openid = str(o.tmp_openid);
   const instance = num(o.instance_id);
@@ -281,7 +281,8 @@ function toAttendee(o: Record<string, unknown>, target: Target, keys: Map<string
   const role: Role = !userid ? 'guest' : userid === target.adminUserId ? 'creator' : 'attendee';
   // get_quality gives userid/tmp_openid only; resolving names would cost one user/get per person
   // and the contacts permission, so the card shows the userid.
-  const name = userid ?? `${t(lang, 'role.guest')} ${(openid ?? '').slice(-6)}`.trim();
+  // A guest has no userid: the card's role label says "guest"; the name is the tail of its tmp_openid.
+  const name = userid ?? ((openid ?? '').slice(-6) || '?');
   const times = userid ? target.joined.get(userid) : undefined;
   return {
     key: seen ? `${base}#${seen}` : base,
