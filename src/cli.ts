@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
+import { ConfigError, enabledVendors, loadConfig, loadDotEnv, type Config } from './config.js';
 import { renderMessage, renderTable } from './channels/console/terminal.js';
 import { systemClock } from './core/clock.js';
 import { parseCommand } from './core/command.js';
@@ -99,7 +99,7 @@ async function quality(config: Config, args: string[], out: NodeJS.WritableStrea
   const result = parseCommand(text);
   const lang = config.lang;
   if (!result.ok) {
-    const m = describeParseError(lang, result.error);
+    const m = describeParseError(lang, result.error, enabledVendors(config));
     err.write(`${m.text}\n`);
     return 2;
   }

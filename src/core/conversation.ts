@@ -5,7 +5,7 @@ import { parseCommand, type MeetingRef } from './command.js';
 import { MeetcheckError, asMeetcheckError } from './errors.js';
 import { noteText, t } from './i18n.js';
 import type { ReportNote } from './model.js';
-import { describeError, describeParseError, type ErrorMessage } from './messages.js';
+import { describeError, describeHelp, describeParseError, type ErrorMessage } from './messages.js';
 import type { Filter } from './paging.js';
 import { commandText, rerunReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
 import { saveReport } from './report.js';
@@ -117,9 +117,9 @@ export function createConversation(core: CoreDeps): Conversation {
       case 'error':
         return errorView(card, errorOf(s.error));
       case 'help':
-        return { kind: 'message', card, message: { title: t(lang, 'help.title'), text: t(lang, 'help.body') }, buttons: [] };
+        return { kind: 'message', card, message: describeHelp(lang, vendorNames()), buttons: [] };
       case 'parse_error':
-        return { kind: 'message', card, message: describeParseError(lang, s.error), buttons: [] };
+        return { kind: 'message', card, message: describeParseError(lang, s.error, vendorNames()), buttons: [] };
     }
   }
 
@@ -257,7 +257,7 @@ export function createConversation(core: CoreDeps): Conversation {
       // A card posted without a reply (the meeting-end report) learns its message from its first click.
       if (handle && !card.handle) card = (await updateCard(store, card.id, (c) => ({ ...c, handle }))) ?? card;
       if (action.op === 'help') {
-        return { view: { kind: 'message', card, message: { title: t(lang, 'help.title'), text: t(lang, 'help.body') }, buttons: [] } };
+        return { view: { kind: 'message', card, message: describeHelp(lang, vendorNames()), buttons: [] } };
       }
       const running = card.state.kind === 'querying' && clock.now() - card.state.since < STUCK_MS;
       if (action.op === 'show' || running) return { view: await view(surface, card) };

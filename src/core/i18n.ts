@@ -41,12 +41,12 @@ const zh = {
   'help.body':
     '/quality <会议号> [--problems] [--at YYYY-MM-DD[ HH:mm]]\n' +
     '查询一场已结束会议每位参会者的音频、视频、共享、网络质量，最差的排在最前。\n' +
-    '会议号可带厂商前缀：wecom: / feishu: / tencent: / demo:，例如 /quality tencent:806-146-667，也可直接粘贴“#腾讯会议：806-146-667”。\n' +
+    '会议号可带厂商前缀（{vendors}），例如 /quality tencent:806-146-667，也可直接粘贴“#腾讯会议：806-146-667”。\n' +
     '--problems 只显示有问题的参会者；--at 指定同一会议号的哪一次会议。别名：/质量 /health /帮助',
   'parse.error': '没看懂这条命令：{reason}',
   'parse.empty': '缺少会议号',
   'parse.badMeeting': '“{input}” 不是会议号（9–12 位数字，可带短横线）或会议 ID',
-  'parse.badVendor': '不认识的厂商“{input}”，可用：wecom、feishu、tencent、demo',
+  'parse.badVendor': '不认识的厂商“{input}”，可用：{vendors}',
   'parse.badAt': '--at 需要 YYYY-MM-DD 或 YYYY-MM-DD HH:mm，收到“{input}”',
   'parse.unknownFlag': '不认识的选项“{input}”',
   'parse.unknownCommand': '不认识的命令“{input}”',
@@ -149,12 +149,12 @@ const en: Record<MessageKey, string> = {
   'help.body':
     '/quality <meeting> [--problems] [--at YYYY-MM-DD[ HH:mm]]\n' +
     'Shows each attendee\'s audio, video, screen-share and network quality for an ended meeting, worst first.\n' +
-    'Prefix the meeting with a vendor: wecom: / feishu: / tencent: / demo:, e.g. /quality tencent:806-146-667, or paste "#腾讯会议：806-146-667".\n' +
+    'Prefix the meeting with a vendor ({vendors}), e.g. /quality tencent:806-146-667, or paste "#腾讯会议：806-146-667".\n' +
     '--problems shows only attendees with problems; --at picks which occurrence of a meeting number. Aliases: /质量 /health /帮助',
   'parse.error': 'I could not read that command: {reason}',
   'parse.empty': 'the meeting number is missing',
   'parse.badMeeting': '"{input}" is not a meeting number (9–12 digits, dashes allowed) or meeting id',
-  'parse.badVendor': 'unknown vendor "{input}"; use wecom, feishu, tencent or demo',
+  'parse.badVendor': 'unknown vendor "{input}"; use {vendors}',
   'parse.badAt': '--at needs YYYY-MM-DD or YYYY-MM-DD HH:mm, got "{input}"',
   'parse.unknownFlag': 'unknown option "{input}"',
   'parse.unknownCommand': 'unknown command "{input}"',

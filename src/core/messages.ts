@@ -27,6 +27,16 @@ export function describeError(lang: Lang, err: MeetcheckError, availableVendors:
   return msg;
 }
 
-export function describeParseError(lang: Lang, err: ParseError): ErrorMessage {
-  return { title: t(lang, 'help.title'), text: t(lang, 'parse.error', { reason: t(lang, err.key, { input: err.input ?? '' }) }) + '\n\n' + t(lang, 'help.body') };
+/** The help card; `vendors` are the names a meeting may be prefixed with (the switched-on vendors). */
+export function describeHelp(lang: Lang, vendors: readonly string[]): ErrorMessage {
+  return { title: t(lang, 'help.title'), text: t(lang, 'help.body', { vendors: vendorList(vendors) }) };
+}
+
+export function describeParseError(lang: Lang, err: ParseError, vendors: readonly string[] = []): ErrorMessage {
+  const reason = t(lang, err.key, { input: err.input ?? '', vendors: vendorList(vendors) });
+  return { title: t(lang, 'help.title'), text: `${t(lang, 'parse.error', { reason })}\n\n${describeHelp(lang, vendors).text}` };
+}
+
+function vendorList(vendors: readonly string[]): string {
+  return vendors.map((v) => `${v}:`).join(' / ');
 }
