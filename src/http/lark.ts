@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import * as lark from '@larksuiteoapi/node-sdk';
+import type * as lark from '@larksuiteoapi/node-sdk';
 import type { Cache, HttpInstance, HttpRequestOptions } from '@larksuiteoapi/node-sdk';
+import { larkSdk } from './lark-sdk.js';
 import type { Dispatcher } from 'undici';
 import type { Metrics } from '../metrics.js';
 import { currentCall, httpJson, type HttpDeps } from './outbound.js';
@@ -147,7 +148,7 @@ export function createLarkClient(
   let entry = clients.get(key);
   if (!entry) {
     const tokens = tokenCache();
-    const client = new lark.Client({
+    const client = new (larkSdk().Client)({
       appId: app.appId,
       appSecret: app.appSecret,
       domain: app.baseUrl,

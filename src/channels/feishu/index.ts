@@ -1,9 +1,10 @@
-import * as lark from '@larksuiteoapi/node-sdk';
+import type * as lark from '@larksuiteoapi/node-sdk';
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
 import type { FeishuConfig } from '../../config.js';
 import type { CoreDeps } from '../../core/quality.js';
 import { larkHttp, larkLogTo } from '../../http/lark.js';
+import { larkSdk } from '../../http/lark-sdk.js';
 import type { Channel } from '../types.js';
 import { eventType } from './events.js';
 import { createHandlers, type ClickAnswer, type Handlers } from './handlers.js';
@@ -98,7 +99,8 @@ export function createFeishuChannel(deps: FeishuChannelDeps): Channel {
       if (!SDK_APP_ID.test(config.appId)) {
         core.log.warn({ appId: config.appId }, 'FEISHU_APP_ID is not "cli_" + 16 hex digits: the lark SDK refuses such ids and the long connection will not start');
       }
-      const dispatcher = new lark.EventDispatcher({
+      const sdk = larkSdk();
+      const dispatcher = new sdk.EventDispatcher({
         logger: sdkLog,
         // Frames arrive in plaintext (the connection is authenticated when it opens); with the keys
         // the SDK can still open an `encrypt` body should one come (as larksuite/openclaw-lark does).
@@ -125,9 +127,9 @@ export function createFeishuChannel(deps: FeishuChannelDeps): Channel {
           return answer.body;
         },
       });
-      ws = new lark.WSClient({
+      ws = new sdk.WSClient({
         appId: config.appId, appSecret: config.appSecret, domain: config.baseUrl, autoReconnect: true,
-        logger: sdkLog, loggerLevel: lark.LoggerLevel.info,
+        logger: sdkLog, loggerLevel: sdk.LoggerLevel.info,
         // Endpoint discovery (POST /callback/ws/endpoint) with our timeout, metrics and dispatcher.
         httpInstance: larkHttp({ metrics: core.metrics, clock: core.clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) }),
         onReady: () => core.log.info('feishu long connection ready'),

@@ -1,4 +1,5 @@
-import * as lark from '@larksuiteoapi/node-sdk';
+import type * as lark from '@larksuiteoapi/node-sdk';
+import { larkSdk } from '../../http/lark-sdk.js';
 import type { Dispatcher } from 'undici';
 import type { FeishuConfig } from '../../config.js';
 import type { Clock } from '../../core/clock.js';
@@ -194,7 +195,7 @@ export function createFeishuVendor(deps: FeishuVendorDeps): VendorClient {
         throw err;
       }
       rejected = undefined;
-      const res = await fn(userToken ? lark.withUserAccessToken(userToken) : undefined);
+      const res = await fn(userToken ? larkSdk().withUserAccessToken(userToken) : undefined);
       if (res.code !== undefined && res.code !== 0) throw new LarkBusinessError(res.code, res.msg ?? '');
       return (res.data ?? {}) as T;
     });
