@@ -50,7 +50,7 @@ function wecomPoster(deps: PosterDeps, key: string): ReportPoster {
     async post(content) {
       if (typeof content !== 'string') throw new PostError('wecom robot takes markdown', false);
       const res = await httpJson({ metrics: deps.metrics, clock: deps.clock, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) }, {
-        vendor: 'wecom', op: 'webhook_send', method: 'POST',
+        kind: 'platform', target: 'wecom', op: 'webhook_send', method: 'POST',
         url: `${deps.wecomBaseUrl}/cgi-bin/webhook/send?key=${encodeURIComponent(key)}`,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ msgtype: 'markdown', markdown: { content } }),
