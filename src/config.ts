@@ -93,9 +93,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** WeCom's own limit: a template_card's horizontal_content_list holds at most 6 rows (wecom-bot-and-meeting-api.md §3). */
+/** WeCom's own limit: a template_card's horizontal_content_list holds at most 6 rows (developer.work.weixin.qq.com/document/path/101032). */
 export const MAX_PAGE_SIZE_WECOM = 6;
-/** Feishu cards must stay under 200 elements and 30 KB (feishu-bot-and-vc-api.md §4.1); 20 rows fit both. */
+/** Feishu cards must stay under 200 elements and 30 KB (open.feishu.cn/document/feishu-cards/card-json-v2-structure); 20 rows fit both. */
 export const MAX_PAGE_SIZE_FEISHU = 20;
 /**
  * The VC scope an app created today can request for the data APIs. The meeting_list/get and

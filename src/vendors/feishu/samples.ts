@@ -1,7 +1,7 @@
 import type { Sample } from '../../core/health.js';
 
 /**
- * One minute of `participant_quality_list` (feishu-vc-participant-quality-list.md, 响应体) as the
+ * One minute of `participant_quality_list` (open.feishu.cn/document/server-docs/vc-v1/participant_quality_list/get, 响应体) as the
  * neutral Sample core/health.ts grades. Values are text with units ("100ms", "8%", "8kbps",
  * "30fps"); anything unreadable counts as not measured, never as good.
  */

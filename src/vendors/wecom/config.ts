@@ -9,7 +9,7 @@ export interface WecomMeetingConfig {
   admins?: readonly string[];
 }
 
-export const WECOM_BASE_URL_DEFAULT = 'https://qyapi.weixin.qq.com';
+export const DEFAULT_BASE_URL_WECOM = 'https://qyapi.weixin.qq.com';
 
 /** WECOM_CORP_ID + WECOM_MEETING_SECRET switch it on; WECOM_BASE_URL and WECOM_MEETING_ADMINS are optional. */
 export function wecomConfigFrom(env: EnvReader): WecomMeetingConfig | undefined {
@@ -22,7 +22,7 @@ export function wecomConfigFrom(env: EnvReader): WecomMeetingConfig | undefined 
   return {
     corpId: parts.WECOM_CORP_ID!,
     secret: parts.WECOM_MEETING_SECRET!,
-    baseUrl: env.url('WECOM_BASE_URL', WECOM_BASE_URL_DEFAULT),
+    baseUrl: env.url('WECOM_BASE_URL', DEFAULT_BASE_URL_WECOM),
     ...(admins ? { admins } : {}),
   };
 }
