@@ -33,12 +33,10 @@ const CONNECT_TIMEOUT_MS = 5000;
 const MAX_RECONNECT_DELAY_MS = 2000;
 
 /**
- * The token bucket of bucket.ts, as one atomic script so every replica draws on the same budget.
- * KEYS[1] bucket hash {tokens, at}; ARGV limit, windowMs, now (ms, or '' = Redis TIME).
- * Returns {1} or {0, retryAfterMs}. Lua numbers are doubles like JS's, so the arithmetic matches;
- * only integers survive the reply, hence the ceil before returning.
+ * What both budget scripts start with: ARGV limit, windowMs, now (ms, or '' = Redis's own TIME, so
+ * every replica counts on one clock).
  */
-const TAKE_SCRIPT = `
+const BUDGET_ARGS = `
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -46,7 +44,15 @@ if now == nil then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local perMs = limit / window
+`;
+
+/**
+ * The token bucket of bucket.ts, as one atomic script so every replica draws on the same budget.
+ * KEYS[1] bucket hash {tokens, at}; ARGV limit, windowMs, now (ms, or '' = Redis TIME).
+ * Returns {1} or {0, retryAfterMs}. Lua numbers are doubles like JS's, so the arithmetic matches;
+ * only integers survive the reply, hence the ceil before returning.
+ */
+const TAKE_SCRIPT = `${BUDGET_ARGS}local perMs = limit / window
 local prev = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(prev[1])
 local at = tonumber(prev[2])
@@ -69,15 +75,7 @@ return {0, math.ceil((1 - tokens) / perMs)}
  * plus a per-call suffix so equal times stay distinct). KEYS[1] the set; ARGV limit, windowMs,
  * now ('' = Redis TIME), member suffix. Returns {1} or {0, retryAfterMs}.
  */
-const SLIDING_SCRIPT = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-if now == nil then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+const SLIDING_SCRIPT = `${BUDGET_ARGS}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 if count < limit then
   redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[4])

@@ -1,18 +1,11 @@
+import { configError } from '../helpers/config.js';
 import { describe, expect, it } from 'vitest';
-import { accountsUrlFor, ConfigError, describeConfig, loadConfig } from '../../src/config.js';
+import { accountsUrlFor, describeConfig, loadConfig } from '../../src/config.js';
 
 const FEISHU = { FEISHU_APP_ID: 'cli_a1b2c3d4e5f60718', FEISHU_APP_SECRET: 's', FEISHU_VERIFICATION_TOKEN: 'v' };
 const KEY = Buffer.alloc(32, 3).toString('base64');
 
-const err = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-};
+const err = configError;
 
 describe('config: Feishu user authorisation', () => {
   it('off by default, and the start-up description says which variable is missing', () => {

@@ -1,15 +1,8 @@
+import { configError } from '../helpers/config.js';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig } from '../../src/config.js';
+import { describeConfig, loadConfig } from '../../src/config.js';
 
-const err = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-};
+const err = configError;
 
 describe('config', () => {
   it('no variables: demo mode on port 3000 with the console, memory store, zh', () => {

@@ -1,19 +1,11 @@
+import { configError } from '../helpers/config.js';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 
 /** WECOM_MEETING_ADMINS: whose WeCom meeting lists are searched for a code after the asker's. */
 
 const MEETING = { WECOM_CORP_ID: 'ww1', WECOM_MEETING_SECRET: 's' };
 
-function configError(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('WECOM_MEETING_ADMINS', () => {
   it('is unset by default: no admins', () => {
