@@ -33,7 +33,7 @@ export function describeHelp(lang: Lang, vendors: readonly string[]): ErrorMessa
 }
 
 export function describeParseError(lang: Lang, err: ParseError, vendors: readonly string[] = []): ErrorMessage {
-  const reason = t(lang, err.key, { input: err.input ?? '', vendors: vendorList(vendors) });
+  const reason = t(lang, err.key, { input: err.input ?? '', vendors: vendors.join(', ') });
   return { title: t(lang, 'help.title'), text: `${t(lang, 'parse.error', { reason })}\n\n${describeHelp(lang, vendors).text}` };
 }
 
