@@ -76,6 +76,8 @@ export interface Config {
   defaultVendor?: VendorName;
   console: boolean;
   redisUrl?: string;
+  /** Durable command jobs and shutdown (see README "Durability"). */
+  jobs: JobsConfig;
   /** MEETCHECK_PUBLIC_URL: the bot's own public base URL (no trailing slash), for OAuth redirects. */
   publicUrl?: string;
   feishu?: FeishuConfig;
@@ -85,6 +87,17 @@ export interface Config {
   tencentWebhook?: TencentWebhookConfig;
   /** True when no channel or vendor credentials are set: demo vendor, console on. */
   demo: boolean;
+}
+
+export interface JobsConfig {
+  /** MEETCHECK_REDIS_PREFIX: prepended to every Redis key (store and job queue), so one Redis serves several bots. */
+  redisPrefix: string;
+  /** MEETCHECK_SHUTDOWN_GRACE_MS: how long SIGTERM lets work in flight run before handing it back. */
+  shutdownGraceMs: number;
+  /** MEETCHECK_JOB_LOCK_MS: a job's lock, renewed every half of it; unrenewed, the job is stalled. */
+  lockMs: number;
+  /** MEETCHECK_JOB_STALLED_CHECK_MS: how often each replica looks for stalled jobs to take over. */
+  stalledCheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -145,6 +158,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (consoleFlag !== undefined) oneOf(consoleFlag, 'MEETCHECK_CONSOLE', ['0', '1', 'true', 'false']);
   const redisUrl = get('REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL');
+
+  const jobs: JobsConfig = {
+    redisPrefix: get('MEETCHECK_REDIS_PREFIX') ?? 'meetcheck:',
+    shutdownGraceMs: int(get('MEETCHECK_SHUTDOWN_GRACE_MS') ?? '10000', 'MEETCHECK_SHUTDOWN_GRACE_MS', 0, 600_000),
+    lockMs: int(get('MEETCHECK_JOB_LOCK_MS') ?? '10000', 'MEETCHECK_JOB_LOCK_MS', 200, 600_000),
+    stalledCheckMs: int(get('MEETCHECK_JOB_STALLED_CHECK_MS') ?? '10000', 'MEETCHECK_JOB_STALLED_CHECK_MS', 100, 600_000),
+  };
+  if (!/^[\w:.-]{1,64}$/.test(jobs.redisPrefix)) throw new ConfigError('MEETCHECK_REDIS_PREFIX', 'up to 64 letters, digits, _ : . -');
 
   const publicRaw = get('MEETCHECK_PUBLIC_URL');
   const publicUrl = publicRaw === undefined ? undefined : url(publicRaw, 'MEETCHECK_PUBLIC_URL');
@@ -218,7 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const demo = !feishu && !wecomBot && !wecomMeeting && !tencent && !tencentWebhook;
   const config: Config = {
-    port, host, logLevel, lang, pageSize, demo,
+    port, host, logLevel, lang, pageSize, demo, jobs,
     console: demo ? consoleFlag !== '0' && consoleFlag !== 'false' : consoleFlag === '1' || consoleFlag === 'true',
     ...opt('allowedChats', allowedChats),
     ...opt('admins', admins),

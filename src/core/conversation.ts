@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { StoreUnavailableError } from '../store/types.js';
 import { decodeAction, encodeAction, readPage } from './actions.js';
 import { errorInfo, errorOf, loadCard, newCardId, saveCard, updateCard, type CardRecord } from './card.js';
@@ -6,9 +7,10 @@ import { MeetcheckError, asMeetcheckError } from './errors.js';
 import { t } from './i18n.js';
 import { describeError, describeParseError, type ErrorMessage } from './messages.js';
 import type { Filter } from './paging.js';
-import { commandText, rerunReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
-import { saveReport } from './report.js';
+import { commandText, rerunReport, resumeReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
+import { REPORT_TTL_MS, saveReport } from './report.js';
 import type { CardButton, CardView, Surface } from './surface.js';
+import { HandBack, handedBack, type JobRequest } from './tasks.js';
 import type { Progress, QualityCommandText } from './vendor.js';
 
 /**
@@ -29,6 +31,12 @@ export interface Conversation {
   view(surface: Surface, card: CardRecord): Promise<CardView>;
   /** Runs a card's command again and shows it there (after a user authorised the vendor, say). */
   resume(surface: Surface, cardId: string, ctx: RequestContext, note?: string): Promise<void>;
+  /**
+   * A durable job's work, on whichever replica took the job (src/jobs/): continues from the job's
+   * checkpoint when an earlier owner stored one. Rejects with the signal's HandBack reason when
+   * handed back, leaving the card for the next owner.
+   */
+  runJob(surface: Surface, job: JobRequest, signal: AbortSignal): Promise<void>;
   /** What to say when the store is down: needs no stored state. */
   unavailable(): ErrorMessage;
 }
@@ -48,6 +56,10 @@ export interface ClickAnswer {
   /** Work to start only once the answer is out (see Surface.clickWaitMs). */
   after?: () => void;
 }
+
+/** A job's checkpoint: the id of the report it is building, then 'done' once its final card is out. */
+const checkpointKey = (runId: string) => `job:${runId}:report`;
+const CHECKPOINT_DONE = 'done';
 
 /** A run that has shown no news for this long is taken as dead, and a click may start another. */
 const STUCK_MS = 10 * 60_000;
@@ -135,10 +147,20 @@ export function createConversation(core: CoreDeps): Conversation {
    * Runs the card's command and shows it: progress, the report (on push surfaces the first page as
    * soon as it is in, then each background batch), and a final card whatever happens.
    */
-  async function run(surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: string): Promise<void> {
+  async function run(
+    surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: string,
+    signal: AbortSignal = core.tasks.signal, runId?: string,
+  ): Promise<void> {
     let card = await loadCard(store, cardId);
     if (!card?.command) return;
     const command = card.command;
+    const checkpoint = runId === undefined ? undefined : await store.get(checkpointKey(runId));
+    if (checkpoint === CHECKPOINT_DONE) {
+      // An earlier owner finished and died before the queue heard: show the final card again
+      // (the reply uuid and the patch make that land once), nothing more.
+      await show(surface, card, true);
+      return;
+    }
     // Progress and background updates come as callbacks; one chain keeps their store writes and
     // sends in order, and none lands after the final card.
     let chain = Promise.resolve();
@@ -150,7 +172,7 @@ export function createConversation(core: CoreDeps): Conversation {
     };
     const opts: RunOptions = {
       pageSize: surface.pageSize,
-      signal: core.tasks.signal,
+      signal,
       onProgress: (p) => later(async () => {
         const c = await updateCard(store, cardId, (x) => (x.state.kind === 'querying' ? { ...x, state: { ...x.state, progress: p } } : x));
         if (c) await show(surface, c, false);
@@ -162,10 +184,16 @@ export function createConversation(core: CoreDeps): Conversation {
         });
       },
     };
+    if (runId !== undefined) {
+      opts.owner = runId;
+      opts.onStored = (stored) => store.set(checkpointKey(runId), stored.id, REPORT_TTL_MS);
+    }
     if (surface.updates === 'final' && surface.deadlineMs) opts.deadline = clock.now() + surface.deadlineMs;
     try {
-      const { stored, background } = fresh ? await rerunReport(core, ctx, command, opts) : await runQuality(core, ctx, qualityCommand(command), opts);
-      if (note) {
+      const resumed = checkpoint === undefined ? undefined : await resumeReport(core, checkpoint, opts);
+      const { stored, background } = resumed
+        ?? (fresh ? await rerunReport(core, ctx, command, opts) : await runQuality(core, ctx, qualityCommand(command), opts));
+      if (note && !resumed) {
         stored.report.notes.push(note);
         await saveReport(store, stored);
       }
@@ -184,14 +212,44 @@ export function createConversation(core: CoreDeps): Conversation {
       } else {
         await background;
       }
+      if (handedBack(signal)) throw signal.reason;
     } catch (err) {
-      const e = core.tasks.signal.aborted ? new MeetcheckError('interrupted') : asMeetcheckError(err);
+      if (handedBack(signal)) {
+        // The next owner goes on from the checkpoint; this replica shows nothing more.
+        finished = true;
+        throw signal.reason instanceof HandBack ? signal.reason : err;
+      }
+      const e = signal.aborted ? new MeetcheckError('interrupted') : asMeetcheckError(err);
       card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'error', error: errorInfo(e) } })) ?? card;
     }
     await chain;
     finished = true;
+    if (runId !== undefined) await store.set(checkpointKey(runId), CHECKPOINT_DONE, REPORT_TTL_MS);
     const final = (await loadCard(store, cardId)) ?? card;
     await show(surface, final, true);
+  }
+
+  /**
+   * Starts a card's work: as a durable job when the surface is one any replica can rebuild
+   * (Feishu, WeCom), in this process otherwise (the console's and CLI's per-request surfaces), or
+   * when the queue cannot take it.
+   */
+  async function start(name: string, surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: string): Promise<void> {
+    if (core.jobs?.takes(surface)) {
+      const job: JobRequest = { cardId, runId: randomBytes(9).toString('base64url'), ctx, fresh };
+      if (note) job.note = note;
+      try {
+        await core.jobs.submit(job);
+        return;
+      } catch (err) {
+        log.warn({ err, card: cardId }, 'command job not queued; running it in this process');
+      }
+    }
+    await core.tasks.run(name, () => run(surface, cardId, ctx, fresh, note));
+  }
+
+  function runJob(surface: Surface, job: JobRequest, signal: AbortSignal): Promise<void> {
+    return run(surface, job.cardId, job.ctx, job.fresh, job.note, signal, job.runId);
   }
 
   async function command(surface: Surface, ctx: RequestContext, text: string, origin?: Origin): Promise<{ card: CardRecord; done: Promise<void> }> {
@@ -216,7 +274,7 @@ export function createConversation(core: CoreDeps): Conversation {
     card.label = meetingLabel(parsed.command.meeting);
     await saveCard(store, card);
     card = await show(surface, card, false);
-    const done = core.tasks.run('quality command', () => run(surface, card.id, ctx, false));
+    const done = start('quality command', surface, card.id, ctx, false);
     return { card, done };
   }
 
@@ -228,15 +286,15 @@ export function createConversation(core: CoreDeps): Conversation {
       return n;
     });
     if (!next) return { view: expiredView(card) };
-    const start = () => core.tasks.run('quality rerun', () => run(surface, card.id, ctx, true, note));
+    const begin = () => start('quality rerun', surface, card.id, ctx, true, note);
     if (surface.clickWaitMs <= 0) {
       const v = await view(surface, next);
-      return { view: v, toast: { type: 'info', text: note ?? (v.kind === 'querying' ? v.title : '') }, after: () => void start() };
+      return { view: v, toast: { type: 'info', text: note ?? (v.kind === 'querying' ? v.title : '') }, after: () => void begin() };
     }
     // Wait a little: a quick answer replaces the card now; a slow one leaves "querying…", whose
     // button shows the result once it is in.
     const ac = new AbortController();
-    await Promise.race([start(), clock.sleep(surface.clickWaitMs, ac.signal).catch(() => undefined)]);
+    await Promise.race([begin(), clock.sleep(surface.clickWaitMs, ac.signal).catch(() => undefined)]);
     ac.abort();
     return { view: await view(surface, (await loadCard(store, card.id)) ?? next) };
   }
@@ -284,7 +342,7 @@ export function createConversation(core: CoreDeps): Conversation {
     const card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'querying', since: clock.now() } }));
     if (!card) return;
     await show(surface, card, false);
-    await run(surface, cardId, ctx, true, note);
+    await start('quality resume', surface, cardId, ctx, true, note);
   }
 
   return {
@@ -292,6 +350,7 @@ export function createConversation(core: CoreDeps): Conversation {
     click,
     view,
     resume,
+    runJob,
     unavailable: () => describeError(lang, new MeetcheckError('store_unavailable')),
   };
 }

@@ -9,7 +9,7 @@ import { MeetcheckError, asMeetcheckError } from './errors.js';
 import { t, type Lang } from './i18n.js';
 import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
 import { loadReport, newReportId, overallHealth, saveReport, type ChatRef, type StoredReport } from './report.js';
-import type { Tasks } from './tasks.js';
+import { handedBack, type DurableJobs, type Tasks } from './tasks.js';
 import { resolveVendor, type FetchOptions, type Progress, type QualityCommandText, type VendorClient, type VendorQuery, type VendorRegistry } from './vendor.js';
 
 /** Everything the /quality use case needs, built once in main.ts (or a test). */
@@ -21,6 +21,8 @@ export interface CoreDeps {
   metrics: Metrics;
   tasks: Tasks;
   settings: CoreSettings;
+  /** Durable jobs for command work (src/jobs/); unset = run in this process only. */
+  jobs?: DurableJobs;
 }
 
 export interface CoreSettings {
@@ -57,6 +59,16 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Skip the short-lived shared result (the refresh button). */
   fresh?: boolean;
+  /**
+   * Called once the report is first stored (before its attendees load): a durable job records its
+   * id as its checkpoint, so a replica taking the job over continues it (resumeReport).
+   */
+  onStored?: (stored: StoredReport) => Promise<void>;
+  /**
+   * Who holds the meeting's in-flight lock (a job's run id): the same owner finds its own lock
+   * taken after a takeover and may go on, instead of waiting out the dead replica's lock.
+   */
+  owner?: string;
 }
 
 export interface RunResult {
@@ -135,7 +147,8 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
   for (;;) {
     const recent = await recentReport();
     if (recent) return { stored: await storeFor(deps, ctx, text, recent.report), background: Promise.resolve() };
-    if (await deps.store.setIfAbsent(lockKey, ctx.chatId, INFLIGHT_TTL_MS)) {
+    const owner = opts.owner ?? ctx.chatId;
+    if (await deps.store.setIfAbsent(lockKey, owner, INFLIGHT_TTL_MS) || (opts.owner !== undefined && (await deps.store.get(lockKey)) === opts.owner)) {
       // The holder may have finished between our look at the shared result and our taking the
       // lock (likelier across replicas, where each store call is a round trip): look once more.
       const finished = await recentReport();
@@ -159,6 +172,7 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
     if (!ctx.trusted) query.asker = { channel: ctx.channel, chatId: ctx.chatId, userId: ctx.userId };
     const report = await vendor.fetchReport(query, fetchOpts);
     const stored = await storeFor(deps, ctx, text, report);
+    await opts.onStored?.(stored);
     const pending = vendor.loadAttendees ? report.attendees.filter((a) => !a.loaded) : [];
     if (pending.length === 0) {
       await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
@@ -205,6 +219,8 @@ async function loadRest(
     try {
       await loadBatch(deps, vendor, stored, pending.splice(0, batchSize), opts);
     } catch (err) {
+      // Handed back: the last saved batch is the checkpoint; the next owner loads the rest.
+      if (handedBack(opts.signal)) throw err;
       const e = asMeetcheckError(err);
       deps.log.warn({ vendor: vendor.name, code: e.code, detail: e.detail }, 'background loading stopped');
       stored.report.complete = false;
@@ -217,4 +233,28 @@ async function loadRest(
     if (pending.length > 0) await onUpdate?.(stored, false);
   }
   await onUpdate?.(stored, true);
+}
+
+/**
+ * Continues a report a job stored before its replica died or handed it back: loads only the
+ * attendees not yet loaded (the saved batches are kept), first a page's worth, the rest behind it,
+ * as fetchShared does. Undefined when the report is gone (expired) or its vendor is not configured.
+ */
+export async function resumeReport(deps: CoreDeps, reportId: string, opts: RunOptions): Promise<RunResult | undefined> {
+  const stored = await loadReport(deps.store, reportId);
+  if (!stored) return undefined;
+  const vendor = deps.vendors.get(stored.command.vendor);
+  if (!vendor) return undefined;
+  const pending = vendor.loadAttendees ? stored.report.attendees.filter((a) => !a.loaded) : [];
+  deps.log.info({ vendor: vendor.name, report: reportId, pending: pending.length }, 'resuming a report from its checkpoint');
+  if (pending.length === 0) return { stored, background: Promise.resolve() };
+  const fetchOpts: FetchOptions = {};
+  if (opts.signal) fetchOpts.signal = opts.signal;
+  if (opts.deadline !== undefined) fetchOpts.deadline = opts.deadline;
+  if (opts.onProgress) fetchOpts.onProgress = opts.onProgress;
+  await loadBatch(deps, vendor, stored, pending.splice(0, opts.pageSize), fetchOpts);
+  await saveReport(deps.store, stored);
+  const background = deps.tasks.run('load attendees', () =>
+    loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate));
+  return { stored, background };
 }

@@ -27,6 +27,8 @@ export interface ClickAnswer {
 }
 
 export interface Handlers {
+  /** Registered for durable jobs (channels/index.ts): any replica shows a Feishu card through it. */
+  readonly surface: Surface;
   onMessage(env: Envelope): Promise<void>;
   onClick(env: Envelope): Promise<ClickAnswer>;
   /** After a person authorised (OAuth callback): run the card's command again, on that card. */
@@ -64,6 +66,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   }
 
   return {
+    surface,
     resume(pending) {
       const ctx: RequestContext = { channel: 'feishu', chatId: pending.chatId, userId: pending.userId };
       void core.tasks.run('feishu authorised', () => conversation.resume(surface, pending.cardId, ctx));
