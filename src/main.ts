@@ -87,6 +87,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       // Durable jobs go back to the queue at once, for another replica; in-process work gets what
       // is left of the grace period, then is aborted.
       await jobs.stop(graceMs);
+      log.info({ ms: clock.now() - started }, 'jobs handed back');
       const inTime = await tasks.drain(clock, Math.max(0, graceMs - (clock.now() - started)));
       if (!inTime) log.warn('shutdown grace period over: work in flight was stopped and its cards say so');
       server.closeAllConnections();

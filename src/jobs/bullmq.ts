@@ -83,7 +83,7 @@ export function createBullJobs(deps: BullJobsDeps): JobEngine {
         const id = job.id ?? job.data.runId;
         inFlight.set(id, ac);
         try {
-          if (job.attemptsStarted > 1) log.info({ job: id, card: card.id, attempt: job.attemptsStarted }, 'command job taken over');
+          log.info({ job: id, card: card.id, attempt: job.attemptsStarted }, job.attemptsStarted > 1 ? 'command job taken over' : 'command job started');
           await conversation.runJob(surface, job.data, ac.signal);
         } catch (err) {
           if (!handedBack(ac.signal)) throw err;
