@@ -161,6 +161,8 @@ export function createConversation(core: CoreDeps): Conversation {
       await show(surface, card, true);
       return;
     }
+    // A queued command's first card ("querying…") is the job's to send (see command()).
+    if (!card.handle && card.state.kind === 'querying') card = await show(surface, card, false);
     // Progress and background updates come as callbacks; one chain keeps their store writes and
     // sends in order, and none lands after the final card.
     let chain = Promise.resolve();
@@ -273,6 +275,11 @@ export function createConversation(core: CoreDeps): Conversation {
     let card = newCard(ctx, { kind: 'querying', since: clock.now() }, origin, normalised);
     card.label = meetingLabel(parsed.command.meeting);
     await saveCard(store, card);
+    if (!card.handle && core.jobs?.takes(surface)) {
+      // Durable: queued before the platform is acked, and the job sends the first card (the reply
+      // uuid makes it land once), so a replica dying right after the ack loses nothing.
+      return { card, done: start('quality command', surface, card.id, ctx, false) };
+    }
     card = await show(surface, card, false);
     const done = start('quality command', surface, card.id, ctx, false);
     return { card, done };

@@ -117,6 +117,7 @@ describe.skipIf(skip)('durable command jobs across real replicas', () => {
     expect(fake.replies.map((r) => r.to)).toEqual(['om_kill']);
     expect(lastCard()).toContain(`${ATTENDEES} attendees`);
     expect(lastCard()).not.toContain('Loaded quality for');
+    expect(lastCard()).not.toContain('Partial result');
     // The meeting and its attendee list came before the checkpoint: fetched once.
     expect(fake.vcCalls('meeting_list')).toHaveLength(1);
     expect(fake.vcCalls('participant_list')).toHaveLength(1);
