@@ -81,8 +81,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       ready = false;
       const graceMs = opts.shutdownGraceMs ?? config.jobs.shutdownGraceMs;
       const started = clock.now();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // With durable jobs the listener stays up while draining: /readyz answers 503 so the load
+      // balancer stops sending, and a command that still arrives is queued for another replica.
+      // Alone (no REDIS_URL) there is no one to hand work to: stop taking requests at once.
+      const stopListening = () => {
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        return done;
+      };
+      let closed = jobs.kind === 'bullmq' ? undefined : stopListening();
       for (const c of channels) await c.stop?.().catch((err: unknown) => log.warn({ err, channel: c.name }, 'channel stop failed'));
       // Durable jobs go back to the queue at once, for another replica; in-process work gets what
       // is left of the grace period, then is aborted.
@@ -90,6 +97,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       log.info({ ms: clock.now() - started }, 'jobs handed back');
       const inTime = await tasks.drain(clock, Math.max(0, graceMs - (clock.now() - started)));
       if (!inTime) log.warn('shutdown grace period over: work in flight was stopped and its cards say so');
+      closed ??= stopListening();
       server.closeAllConnections();
       await closed;
       await store.close();
