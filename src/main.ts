@@ -8,7 +8,7 @@ import { describeConfig, type Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { CoreDeps } from './core/quality.js';
 import { createConversation } from './core/conversation.js';
-import { createTasks } from './core/tasks.js';
+import { HandBack, createTasks } from './core/tasks.js';
 import { createJobs, type JobEngine } from './jobs/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -46,7 +46,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const log = opts.log ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   const store = opts.store ?? (await createStore(config, { clock, log }));
-  const tasks = createTasks((name, err) => log.error({ err, task: name }, 'background task failed'));
+  const tasks = createTasks((name, err) => {
+    // A job handed back (SIGTERM) stops its background load on purpose; the next owner continues it.
+    if (err instanceof HandBack) log.debug({ task: name }, 'background task handed back');
+    else log.error({ err, task: name }, 'background task failed');
+  });
   const vendors = createVendors({ config, store, clock, log, metrics, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
   const jobs = await createJobs(config, { store, log, metrics, tasks });
   const core: CoreDeps = {

@@ -61,6 +61,9 @@ export interface ClickAnswer {
 const checkpointKey = (runId: string) => `job:${runId}:report`;
 const CHECKPOINT_DONE = 'done';
 
+/** How often a click waiting on a queued re-run looks at the card. */
+const QUEUED_POLL_MS = 100;
+
 /** A run that has shown no news for this long is taken as dead, and a click may start another. */
 const STUCK_MS = 10 * 60_000;
 
@@ -301,7 +304,14 @@ export function createConversation(core: CoreDeps): Conversation {
     // Wait a little: a quick answer replaces the card now; a slow one leaves "querying…", whose
     // button shows the result once it is in.
     const ac = new AbortController();
-    await Promise.race([begin(), clock.sleep(surface.clickWaitMs, ac.signal).catch(() => undefined)]);
+    const settled = async () => {
+      await begin();
+      // A queued re-run may finish on any replica: watch the card record, not the job.
+      while (core.jobs?.takes(surface) && !ac.signal.aborted && (await loadCard(store, card.id))?.state.kind === 'querying') {
+        await clock.sleep(QUEUED_POLL_MS, ac.signal).catch(() => undefined);
+      }
+    };
+    await Promise.race([settled(), clock.sleep(surface.clickWaitMs, ac.signal).catch(() => undefined)]);
     ac.abort();
     return { view: await view(surface, (await loadCard(store, card.id)) ?? next) };
   }

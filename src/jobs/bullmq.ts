@@ -105,7 +105,8 @@ export function createBullJobs(deps: BullJobsDeps): JobEngine {
       });
       worker.on('failed', (job, err) => {
         if (err instanceof WaitingError || err.name === 'WaitingError') return;
-        const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+        // Every attempt used, or taken over more than MAX_STALLED times (BullMQ fails it with this message).
+        const final = job !== undefined && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than allowable limit/.test(err.message));
         log.warn({ job: job?.id, err: err.message, final }, 'command job failed');
         if (!final) return;
         metrics.jobsFailed.inc();
@@ -121,18 +122,15 @@ export function createBullJobs(deps: BullJobsDeps): JobEngine {
         return;
       }
       // No new jobs from here; the ones in flight stop at once and go back to the queue.
-      const closing = w.close();
+      void w.pause(true).catch(() => undefined);
       for (const ac of inFlight.values()) ac.abort(new HandBack());
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), graceMs);
-      });
-      const inTime = await Promise.race([closing.then(() => true), late]);
-      clearTimeout(timer);
-      if (!inTime) {
-        log.warn('job hand-back did not finish in the grace period: the locks lapse and another replica takes the jobs over');
-        await w.close(true).catch(() => undefined);
-      }
+      const end = Date.now() + graceMs;
+      // Their processors return once moved back (moveToWait): poll, bounded by the grace period.
+      while (inFlight.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      if (inFlight.size > 0) log.warn({ jobs: inFlight.size }, 'job hand-back did not finish in the grace period: the locks lapse and another replica takes the jobs over');
+      // Forced: nothing of ours is running any more, and a graceful close would wait out the
+      // worker's blocking fetch (drainDelay, 5 s).
+      await w.close(true).catch(() => undefined);
       await queue.close().catch(() => undefined);
       // BullMQ leaves connections it was given open.
       for (const c of connections) c.disconnect();
