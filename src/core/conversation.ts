@@ -7,7 +7,7 @@ import { MeetcheckError, asMeetcheckError } from './errors.js';
 import { t } from './i18n.js';
 import { describeError, describeParseError, type ErrorMessage } from './messages.js';
 import type { Filter } from './paging.js';
-import { commandText, rerunReport, resumeReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
+import { commandText, isStoreLoss, rerunReport, resumeReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
 import { REPORT_TTL_MS, saveReport } from './report.js';
 import type { CardButton, CardView, Surface } from './surface.js';
 import { HandBack, handedBack, type JobRequest } from './tasks.js';
@@ -191,6 +191,7 @@ export function createConversation(core: CoreDeps): Conversation {
     };
     if (runId !== undefined) {
       opts.owner = runId;
+      opts.durable = true;
       opts.onStored = (stored) => store.set(checkpointKey(runId), stored.id, REPORT_TTL_MS);
     }
     if (surface.updates === 'final' && surface.deadlineMs) opts.deadline = clock.now() + surface.deadlineMs;
@@ -223,6 +224,11 @@ export function createConversation(core: CoreDeps): Conversation {
         // The next owner goes on from the checkpoint; this replica shows nothing more.
         finished = true;
         throw signal.reason instanceof HandBack ? signal.reason : err;
+      }
+      if (runId !== undefined && isStoreLoss(err)) {
+        // The queue tries the job again once the store is back; the card keeps what it shows.
+        finished = true;
+        throw err;
       }
       const e = signal.aborted ? new MeetcheckError('interrupted') : asMeetcheckError(err);
       card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'error', error: errorInfo(e) } })) ?? card;

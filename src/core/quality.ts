@@ -69,6 +69,34 @@ export interface RunOptions {
    * taken after a takeover and may go on, instead of waiting out the dead replica's lock.
    */
   owner?: string;
+  /**
+   * A durable job: losing the store stops the run with the error (the job is tried again from its
+   * checkpoint once the store is back) instead of ending the card with a partial report.
+   */
+  durable?: boolean;
+}
+
+/** The store went away under a run (Redis lost): a durable job retries rather than answering. */
+export function isStoreLoss(err: unknown): boolean {
+  return err instanceof StoreUnavailableError || (err instanceof MeetcheckError && err.code === 'store_unavailable');
+}
+
+/**
+ * Background loading as a tracked task whose promise rejects when the load stopped for a reason the
+ * run must act on (handed back, store lost in a durable job); Tasks itself only logs failures.
+ */
+function backgroundLoad(deps: CoreDeps, load: () => Promise<void>): Promise<void> {
+  let failed: { err: unknown } | undefined;
+  return deps.tasks.run('load attendees', async () => {
+    try {
+      await load();
+    } catch (err) {
+      failed = { err };
+      throw err;
+    }
+  }).then(() => {
+    if (failed) throw failed.err;
+  });
 }
 
 export interface RunResult {
@@ -185,8 +213,8 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
     // The lock covers the first answer only: a lazy load can run for minutes at the vendor's pace,
     // and a second command for the meeting must not wait that long for its first card.
     await deps.store.delete(lockKey);
-    background = deps.tasks.run('load attendees', async () => {
-      await loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate);
+    background = backgroundLoad(deps, async () => {
+      await loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate, opts.durable);
       if (stored.report.complete) await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
     });
     return { stored, background };
@@ -213,14 +241,15 @@ async function loadBatch(deps: CoreDeps, vendor: VendorClient, stored: StoredRep
 
 async function loadRest(
   deps: CoreDeps, vendor: VendorClient, stored: StoredReport, pending: Attendee[], batchSize: number,
-  opts: FetchOptions, onUpdate: RunOptions['onUpdate'],
+  opts: FetchOptions, onUpdate: RunOptions['onUpdate'], durable = false,
 ): Promise<void> {
   while (pending.length > 0) {
     try {
       await loadBatch(deps, vendor, stored, pending.splice(0, batchSize), opts);
     } catch (err) {
       // Handed back: the last saved batch is the checkpoint; the next owner loads the rest.
-      if (handedBack(opts.signal)) throw err;
+      // Store lost in a durable job: the job is tried again and continues from the same checkpoint.
+      if (handedBack(opts.signal) || (durable && isStoreLoss(err))) throw err;
       const e = asMeetcheckError(err);
       deps.log.warn({ vendor: vendor.name, code: e.code, detail: e.detail }, 'background loading stopped');
       stored.report.complete = false;
@@ -254,7 +283,7 @@ export async function resumeReport(deps: CoreDeps, reportId: string, opts: RunOp
   if (opts.onProgress) fetchOpts.onProgress = opts.onProgress;
   await loadBatch(deps, vendor, stored, pending.splice(0, opts.pageSize), fetchOpts);
   await saveReport(deps.store, stored);
-  const background = deps.tasks.run('load attendees', () =>
-    loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate));
+  const background = backgroundLoad(deps, () =>
+    loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate, opts.durable));
   return { stored, background };
 }

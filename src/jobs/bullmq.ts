@@ -22,8 +22,11 @@ export interface BullJobsDeps {
 }
 
 const QUEUE = 'commands';
-/** A job whose work throws (the store down mid-run, say) is tried again, backing off from 1 s. */
-const ATTEMPTS = 5;
+/**
+ * A job whose work throws (the store down mid-run, say) is tried again, backing off from 1 s:
+ * eight attempts ride out about two minutes of a lost Redis (1 + 2 + … + 64 s).
+ */
+const ATTEMPTS = 8;
 /**
  * A job taken over this often is failed rather than taken over again: something in it kills its
  * replicas. Handing back (SIGTERM) does not count; only lost locks do.
@@ -37,6 +40,22 @@ const MAX_STALLED = 10;
  * lockMs + stalledCheckMs of the kill. The job's payload is small (core/tasks.ts JobRequest); its
  * progress is the card record and the report's checkpoint in the store.
  */
+/** Waits for `p` until `end` (epoch ms) at the latest; its failure is not ours to report on shutdown. */
+async function bounded(p: Promise<unknown>, end: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    p.then(() => true, () => true),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), Math.max(0, end - Date.now()));
+    }),
+  ]);
+  clearTimeout(timer);
+  return inTime;
+}
+
+/** Closing a worker or queue whose jobs are already handed back takes milliseconds; never wait longer than this. */
+const CLOSE_MS = 1000;
+
 export function createBullJobs(deps: BullJobsDeps): JobEngine {
   const { config, log, metrics } = deps;
   // BullMQ's blocking commands need a connection that retries forever (maxRetriesPerRequest null).
@@ -129,9 +148,9 @@ export function createBullJobs(deps: BullJobsDeps): JobEngine {
       while (inFlight.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       if (inFlight.size > 0) log.warn({ jobs: inFlight.size }, 'job hand-back did not finish in the grace period: the locks lapse and another replica takes the jobs over');
       // Forced: nothing of ours is running any more, and a graceful close would wait out the
-      // worker's blocking fetch (drainDelay, 5 s).
-      await w.close(true).catch(() => undefined);
-      await queue.close().catch(() => undefined);
+      // worker's blocking fetch (drainDelay, 5 s). Bounded too: the process must leave in time.
+      if (!(await bounded(w.close(true), Math.min(end, Date.now() + CLOSE_MS)))) log.warn('job worker did not close in time; its connections are dropped');
+      if (!(await bounded(queue.close(), Math.min(end, Date.now() + CLOSE_MS)))) log.warn('job queue did not close in time; its connections are dropped');
       // BullMQ leaves connections it was given open.
       for (const c of connections) c.disconnect();
     },
