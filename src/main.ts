@@ -97,6 +97,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       for (const c of channels) await c.stop?.().catch((err: unknown) => log.warn({ err, channel: c.name }, 'channel stop failed'));
       // Durable jobs go back to the queue at once, for another replica; in-process work gets what
       // is left of the grace period, then is aborted.
+      log.info({ ms: clock.now() - started }, 'channels stopped; handing jobs back');
       await jobs.stop(graceMs);
       log.info({ ms: clock.now() - started }, 'jobs handed back');
       const inTime = await tasks.drain(clock, Math.max(0, graceMs - (clock.now() - started)));

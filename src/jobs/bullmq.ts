@@ -17,11 +17,18 @@ export interface BullJobsDeps {
   store: Store;
   log: Logger;
   metrics: Metrics;
-  /** Jobs one replica works at once: they mostly wait on vendor pacing, so many fit. */
+  /** Jobs one replica works at once (default JOB_CONCURRENCY). */
   concurrency?: number;
 }
 
 const QUEUE = 'commands';
+/**
+ * Jobs one replica works at once. They mostly wait (on vendor pacing, or on another job's query of
+ * the same meeting: core/quality.ts's in-flight lock), and a job taken over from a dead replica
+ * needs a free slot to go on, or the commands waiting on its lock wait out the lock's 120 s. So
+ * many slots: a waiting job costs a timer and a lock renewal batched with the others.
+ */
+const JOB_CONCURRENCY = 256;
 /**
  * A job whose work throws (the store down mid-run, say) is tried again, backing off from 1 s:
  * eight attempts ride out about two minutes of a lost Redis (1 + 2 + … + 64 s).
@@ -73,6 +80,8 @@ export function createBullJobs(deps: BullJobsDeps): JobEngine {
   let worker: Worker | undefined;
   let surfaces: SurfaceRegistry = new Map();
   const inFlight = new Map<string, AbortController>();
+  /** Set while stopping: called once the last job in flight has returned. */
+  let emptied: (() => void) | undefined;
 
   async function failCard(job: Job<JobRequest> | undefined, conversation: Conversation): Promise<void> {
     if (!job) return;
@@ -109,12 +118,14 @@ export function createBullJobs(deps: BullJobsDeps): JobEngine {
           // Back to waiting, lock released: the next free worker on any replica takes it now.
           await job.moveToWait(token);
           metrics.jobsTakenOver.inc({ how: 'handed_back' });
+          log.info({ job: id, card: card.id }, 'command job handed back');
           throw new WaitingError();
         } finally {
           inFlight.delete(id);
+          if (inFlight.size === 0) emptied?.();
         }
       }, {
-        connection: connect(), prefix, concurrency: deps.concurrency ?? 50,
+        connection: connect(), prefix, concurrency: deps.concurrency ?? JOB_CONCURRENCY,
         lockDuration: config.lockMs, stalledInterval: config.stalledCheckMs, maxStalledCount: MAX_STALLED,
       });
       worker.on('error', (err) => log.warn({ err: err.message }, 'job worker error'));
@@ -142,10 +153,14 @@ export function createBullJobs(deps: BullJobsDeps): JobEngine {
       }
       // No new jobs from here; the ones in flight stop at once and go back to the queue.
       void w.pause(true).catch(() => undefined);
-      for (const ac of inFlight.values()) ac.abort(new HandBack());
       const end = Date.now() + graceMs;
-      // Their processors return once moved back (moveToWait): poll, bounded by the grace period.
-      while (inFlight.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      const handedIn = new Promise<void>((resolve) => {
+        emptied = resolve;
+      });
+      for (const ac of inFlight.values()) ac.abort(new HandBack());
+      // Their processors return once moved back (moveToWait), bounded by the grace period.
+      if (inFlight.size > 0) await bounded(handedIn, end);
+      log.info({ left: inFlight.size }, 'jobs in flight handed back; closing the worker');
       if (inFlight.size > 0) log.warn({ jobs: inFlight.size }, 'job hand-back did not finish in the grace period: the locks lapse and another replica takes the jobs over');
       // Forced: nothing of ours is running any more, and a graceful close would wait out the
       // worker's blocking fetch (drainDelay, 5 s). Bounded too: the process must leave in time.
