@@ -164,9 +164,7 @@ export async function rerunReport(deps: CoreDeps, ctx: RequestContext, command: 
 }
 
 async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCommandText, ctx: RequestContext, opts: RunOptions): Promise<RunResult> {
-  const meetingKey = createHash('sha256').update(JSON.stringify([text.vendor, text.meeting.code ?? text.meeting.id, text.at ?? null, deps.settings.lang, ...(text.hint ? [text.hint] : [])])).digest('base64url');
-  const lockKey = `inflight:${meetingKey}`;
-  const sharedKey = `recent:${meetingKey}`;
+  const { lockKey, sharedKey } = meetingKeys(deps, text);
   const giveUpAt = deps.clock.now() + INFLIGHT_TTL_MS;
   const recentReport = async () => {
     const recentId = opts.fresh ? undefined : await deps.store.get(sharedKey);
@@ -224,6 +222,12 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
   }
 }
 
+/** The meeting's in-flight lock and shared-result keys: one vendor query per meeting across replicas. */
+function meetingKeys(deps: CoreDeps, text: QualityCommandText): { lockKey: string; sharedKey: string } {
+  const meetingKey = createHash('sha256').update(JSON.stringify([text.vendor, text.meeting.code ?? text.meeting.id, text.at ?? null, deps.settings.lang, ...(text.hint ? [text.hint] : [])])).digest('base64url');
+  return { lockKey: `inflight:${meetingKey}`, sharedKey: `recent:${meetingKey}` };
+}
+
 async function storeFor(deps: CoreDeps, ctx: RequestContext, text: QualityCommandText, report: MeetingReport): Promise<StoredReport> {
   const chat: ChatRef = { channel: ctx.channel, chatId: ctx.chatId };
   const stored: StoredReport = { id: newReportId(), createdAt: deps.clock.now(), chat, lang: deps.settings.lang, command: text, report };
@@ -276,14 +280,31 @@ export async function resumeReport(deps: CoreDeps, reportId: string, opts: RunOp
   if (!vendor) return undefined;
   const pending = vendor.loadAttendees ? stored.report.attendees.filter((a) => !a.loaded) : [];
   deps.log.info({ vendor: vendor.name, report: reportId, pending: pending.length }, 'resuming a report from its checkpoint');
-  if (pending.length === 0) return { stored, background: Promise.resolve() };
+  // What fetchShared would have done next: release the meeting's in-flight lock if the dead owner
+  // (this job, by its run id) still holds it, so other commands for the meeting stop waiting on
+  // it, and share the result once complete.
+  const { lockKey, sharedKey } = meetingKeys(deps, stored.command);
+  const release = async () => {
+    if (opts.owner !== undefined && (await deps.store.get(lockKey)) === opts.owner) await deps.store.delete(lockKey);
+  };
+  const share = async () => {
+    if (stored.report.complete) await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
+  };
+  if (pending.length === 0) {
+    await release();
+    await share();
+    return { stored, background: Promise.resolve() };
+  }
   const fetchOpts: FetchOptions = {};
   if (opts.signal) fetchOpts.signal = opts.signal;
   if (opts.deadline !== undefined) fetchOpts.deadline = opts.deadline;
   if (opts.onProgress) fetchOpts.onProgress = opts.onProgress;
   await loadBatch(deps, vendor, stored, pending.splice(0, opts.pageSize), fetchOpts);
   await saveReport(deps.store, stored);
-  const background = backgroundLoad(deps, () =>
-    loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate, opts.durable));
+  await release();
+  const background = backgroundLoad(deps, async () => {
+    await loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate, opts.durable);
+    if (stored.report.complete) await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
+  });
   return { stored, background };
 }
