@@ -9,6 +9,8 @@ export interface AppDeps {
   log: Logger;
   metrics: Metrics;
   channels: readonly Channel[];
+  /** False once a shutdown began: /readyz answers 503 so a load balancer stops sending. */
+  ready?: () => boolean;
 }
 
 /** The one Koa app: liveness, metrics, and every channel's routes, each answering 4xx for bad input. */
@@ -17,8 +19,14 @@ export function buildApp(deps: AppDeps): Koa {
   app.proxy = true;
   const router = new Router();
 
+  // Liveness: the process answers. Readiness (/readyz) also says whether to send it work.
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
+  });
+  router.get('/readyz', (ctx) => {
+    const ready = deps.ready?.() ?? true;
+    ctx.status = ready ? 200 : 503;
+    ctx.body = ready ? { ready: true } : { ready: false, reason: 'draining' };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;

@@ -73,6 +73,12 @@ async function serve(config: Config, err: NodeJS.WritableStream): Promise<number
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down: finishing replies in flight');
+      // The process leaves within the grace period whatever still holds its event loop (a socket a
+      // platform left open): durable jobs were handed back by then, and another replica has them.
+      setTimeout(() => {
+        log.warn('grace period over: exiting with work or handles still open');
+        process.exit(0);
+      }, config.jobs.shutdownGraceMs).unref();
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       running.close().then(resolve, (e: unknown) => {

@@ -72,6 +72,8 @@ export interface Config {
   defaultVendor?: VendorName;
   console: boolean;
   redisUrl?: string;
+  /** Durable command jobs and shutdown (see README "Durability"). */
+  jobs: JobsConfig;
   /** MEETCHECK_PUBLIC_URL: the bot's own public base URL (no trailing slash), for OAuth redirects. */
   publicUrl?: string;
   /** The Feishu app: the chat channel and the Feishu VC vendor share it. */
@@ -84,6 +86,17 @@ export interface Config {
   tencentWebhook?: TencentWebhookConfig;
   /** True when no channel or vendor credentials are set: demo vendor, console on. */
   demo: boolean;
+}
+
+export interface JobsConfig {
+  /** MEETCHECK_REDIS_PREFIX: prepended to every Redis key (store and job queue), so one Redis serves several bots. */
+  redisPrefix: string;
+  /** MEETCHECK_SHUTDOWN_GRACE_MS: how long SIGTERM lets work in flight run before handing it back. */
+  shutdownGraceMs: number;
+  /** MEETCHECK_JOB_LOCK_MS: a job's lock, renewed every half of it; unrenewed, the job is stalled. */
+  lockMs: number;
+  /** MEETCHECK_JOB_STALLED_CHECK_MS: how often each replica looks for stalled jobs to take over. */
+  stalledCheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -180,6 +193,14 @@ export function loadConfig(env: Env = process.env): Config {
   const redisUrl = get('REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL');
 
+  const jobs: JobsConfig = {
+    redisPrefix: get('MEETCHECK_REDIS_PREFIX') ?? 'meetcheck:',
+    shutdownGraceMs: int(get('MEETCHECK_SHUTDOWN_GRACE_MS') ?? '10000', 'MEETCHECK_SHUTDOWN_GRACE_MS', 0, 600_000),
+    lockMs: int(get('MEETCHECK_JOB_LOCK_MS') ?? '10000', 'MEETCHECK_JOB_LOCK_MS', 200, 600_000),
+    stalledCheckMs: int(get('MEETCHECK_JOB_STALLED_CHECK_MS') ?? '10000', 'MEETCHECK_JOB_STALLED_CHECK_MS', 100, 600_000),
+  };
+  if (!/^[\w:.-]{1,64}$/.test(jobs.redisPrefix)) throw new ConfigError('MEETCHECK_REDIS_PREFIX', 'up to 64 letters, digits, _ : . -');
+
   const publicRaw = get('MEETCHECK_PUBLIC_URL');
   const publicUrl = publicRaw === undefined ? undefined : url(publicRaw, 'MEETCHECK_PUBLIC_URL');
   const keyRaw = get('MEETCHECK_ENCRYPTION_KEY');
@@ -242,7 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const demo = !feishu && !wecomBot && !configured && !tencentWebhook;
   const config: Config = {
-    port, host, logLevel, lang, pageSize, demo, vendors: vendors as VendorSections,
+    port, host, logLevel, lang, pageSize, demo, jobs, vendors: vendors as VendorSections,
     console: demo ? consoleFlag !== '0' && consoleFlag !== 'false' : consoleFlag === '1' || consoleFlag === 'true',
     ...opt('allowedChats', allowedChats),
     ...opt('admins', admins),

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics for /metrics (prom-client: the standard exposition format, histograms included).
@@ -14,6 +14,14 @@ export interface Metrics {
   platformCalls: Histogram<'platform' | 'op' | 'outcome'>;
   /** Calls the outbound policy tried again, by why: transient, rate (after the vendor's reset) or token (refreshed once). */
   callRetries: Counter<'kind' | 'target' | 'reason'>;
+  /** Command jobs by state (waiting, active, delayed, failed), read from the queue at each scrape. */
+  jobs: Gauge<'state'>;
+  /** Jobs another replica took over: 'stalled' (counted where the stall was found), 'handed_back' (where handed back). */
+  jobsTakenOver: Counter<'how'>;
+  /** Jobs that failed for good (every attempt used). */
+  jobsFailed: Counter;
+  /** Where the jobs gauge reads its counts: set by main once the job engine exists. */
+  jobCounts?: () => Promise<Record<string, number>>;
 }
 
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
@@ -21,7 +29,7 @@ const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'meetcheck_' });
-  return {
+  const metrics: Metrics = {
     registry,
     httpRequests: new Counter({
       name: 'meetcheck_http_requests_total', help: 'HTTP requests by route and status',
@@ -43,5 +51,19 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
       name: 'meetcheck_call_retries_total', help: 'Outbound calls tried again, by kind (vendor or platform), target and reason',
       labelNames: ['kind', 'target', 'reason'], registers: [registry],
     }),
+    jobs: new Gauge({
+      name: 'meetcheck_jobs', help: 'Command jobs in the queue by state',
+      labelNames: ['state'], registers: [registry],
+      async collect() {
+        const counts = await metrics.jobCounts?.().catch(() => undefined);
+        for (const [state, n] of Object.entries(counts ?? {})) this.set({ state }, n);
+      },
+    }),
+    jobsTakenOver: new Counter({
+      name: 'meetcheck_jobs_taken_over_total', help: 'Command jobs handed to another replica, by how',
+      labelNames: ['how'], registers: [registry],
+    }),
+    jobsFailed: new Counter({ name: 'meetcheck_jobs_failed_total', help: 'Command jobs failed after every attempt', registers: [registry] }),
   };
+  return metrics;
 }

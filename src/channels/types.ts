@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { Surface } from '../core/surface.js';
 
 /**
  * A chat platform adapter (after bolt-js receivers): it owns its routes or connection, verifies
@@ -6,6 +7,11 @@ import type Router from '@koa/router';
  */
 export interface Channel {
   readonly name: string;
+  /**
+   * The platform's Surface, when any replica can rebuild a card's output from the card record
+   * alone (Feishu, WeCom): registered for durable jobs (src/jobs/). Per-request surfaces (console, CLI) have none.
+   */
+  readonly surface?: Surface;
   /** Adds the channel's HTTP routes. */
   mount?(router: Router): void;
   /** Opens long connections (Feishu/WeCom ws mode). */

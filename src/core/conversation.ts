@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { StoreUnavailableError } from '../store/types.js';
 import { decodeAction, encodeAction, readPage } from './actions.js';
 import { errorInfo, errorOf, loadCard, newCardId, saveCard, updateCard, type CardRecord } from './card.js';
@@ -7,9 +8,10 @@ import { noteText, t } from './i18n.js';
 import type { ReportNote } from './model.js';
 import { describeError, describeHelp, describeParseError, type ErrorMessage } from './messages.js';
 import type { Filter } from './paging.js';
-import { commandText, rerunReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
-import { saveReport } from './report.js';
+import { commandText, isStoreLoss, rerunReport, resumeReport, runQuality, type CoreDeps, type QualityCommand, type RequestContext, type RunOptions } from './quality.js';
+import { REPORT_TTL_MS, saveReport } from './report.js';
 import type { CardButton, CardView, Surface } from './surface.js';
+import { HandBack, handedBack, type JobRequest } from './tasks.js';
 import type { Progress, QualityCommandText } from './vendor.js';
 
 /**
@@ -30,6 +32,12 @@ export interface Conversation {
   view(surface: Surface, card: CardRecord): Promise<CardView>;
   /** Runs a card's command again and shows it there (after a user authorised the vendor, say). */
   resume(surface: Surface, cardId: string, ctx: RequestContext, note?: ReportNote): Promise<void>;
+  /**
+   * A durable job's work, on whichever replica took the job (src/jobs/): continues from the job's
+   * checkpoint when an earlier owner stored one. Rejects with the signal's HandBack reason when
+   * handed back, leaving the card for the next owner.
+   */
+  runJob(surface: Surface, job: JobRequest, signal: AbortSignal): Promise<void>;
   /** What to say when the store is down: needs no stored state. */
   unavailable(): ErrorMessage;
 }
@@ -49,6 +57,13 @@ export interface ClickAnswer {
   /** Work to start only once the answer is out (see Surface.clickWaitMs). */
   after?: () => void;
 }
+
+/** A job's checkpoint: the id of the report it is building, then 'done' once its final card is out. */
+const checkpointKey = (runId: string) => `job:${runId}:report`;
+const CHECKPOINT_DONE = 'done';
+
+/** How often a click waiting on a queued re-run looks at the card. */
+const QUEUED_POLL_MS = 100;
 
 /** A run that has shown no news for this long is taken as dead, and a click may start another. */
 const STUCK_MS = 10 * 60_000;
@@ -136,10 +151,22 @@ export function createConversation(core: CoreDeps): Conversation {
    * Runs the card's command and shows it: progress, the report (on push surfaces the first page as
    * soon as it is in, then each background batch), and a final card whatever happens.
    */
-  async function run(surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: ReportNote): Promise<void> {
+  async function run(
+    surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: ReportNote,
+    signal: AbortSignal = core.tasks.signal, runId?: string,
+  ): Promise<void> {
     let card = await loadCard(store, cardId);
     if (!card?.command) return;
     const command = card.command;
+    const checkpoint = runId === undefined ? undefined : await store.get(checkpointKey(runId));
+    if (checkpoint === CHECKPOINT_DONE) {
+      // An earlier owner finished and died before the queue heard: show the final card again
+      // (the reply uuid and the patch make that land once), nothing more.
+      await show(surface, card, true);
+      return;
+    }
+    // A queued command's first card ("querying…") is the job's to send (see command()).
+    if (!card.handle && card.state.kind === 'querying') card = await show(surface, card, false);
     // Progress and background updates come as callbacks; one chain keeps their store writes and
     // sends in order, and none lands after the final card.
     let chain = Promise.resolve();
@@ -151,7 +178,7 @@ export function createConversation(core: CoreDeps): Conversation {
     };
     const opts: RunOptions = {
       pageSize: surface.pageSize,
-      signal: core.tasks.signal,
+      signal,
       onProgress: (p) => later(async () => {
         const c = await updateCard(store, cardId, (x) => (x.state.kind === 'querying' ? { ...x, state: { ...x.state, progress: p } } : x));
         if (c) await show(surface, c, false);
@@ -163,10 +190,17 @@ export function createConversation(core: CoreDeps): Conversation {
         });
       },
     };
+    if (runId !== undefined) {
+      opts.owner = runId;
+      opts.durable = true;
+      opts.onStored = (stored) => store.set(checkpointKey(runId), stored.id, REPORT_TTL_MS);
+    }
     if (surface.updates === 'final' && surface.deadlineMs) opts.deadline = clock.now() + surface.deadlineMs;
     try {
-      const { stored, background } = fresh ? await rerunReport(core, ctx, command, opts) : await runQuality(core, ctx, qualityCommand(command), opts);
-      if (note) {
+      const resumed = checkpoint === undefined ? undefined : await resumeReport(core, checkpoint, opts);
+      const { stored, background } = resumed
+        ?? (fresh ? await rerunReport(core, ctx, command, opts) : await runQuality(core, ctx, qualityCommand(command), opts));
+      if (note && !resumed) {
         stored.report.notes.push(note);
         await saveReport(store, stored);
       }
@@ -185,14 +219,49 @@ export function createConversation(core: CoreDeps): Conversation {
       } else {
         await background;
       }
+      if (handedBack(signal)) throw signal.reason;
     } catch (err) {
-      const e = core.tasks.signal.aborted ? new MeetcheckError('interrupted') : asMeetcheckError(err);
+      if (handedBack(signal)) {
+        // The next owner goes on from the checkpoint; this replica shows nothing more.
+        finished = true;
+        throw signal.reason instanceof HandBack ? signal.reason : err;
+      }
+      if (runId !== undefined && isStoreLoss(err)) {
+        // The queue tries the job again once the store is back; the card keeps what it shows.
+        finished = true;
+        throw err;
+      }
+      const e = signal.aborted ? new MeetcheckError('interrupted') : asMeetcheckError(err);
       card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'error', error: errorInfo(e) } })) ?? card;
     }
     await chain;
     finished = true;
+    if (runId !== undefined) await store.set(checkpointKey(runId), CHECKPOINT_DONE, REPORT_TTL_MS);
     const final = (await loadCard(store, cardId)) ?? card;
     await show(surface, final, true);
+  }
+
+  /**
+   * Starts a card's work: as a durable job when the surface is one any replica can rebuild
+   * (Feishu, WeCom), in this process otherwise (the console's and CLI's per-request surfaces), or
+   * when the queue cannot take it.
+   */
+  async function start(name: string, surface: Surface, cardId: string, ctx: RequestContext, fresh: boolean, note?: ReportNote): Promise<void> {
+    if (core.jobs?.takes(surface)) {
+      const job: JobRequest = { cardId, runId: randomBytes(9).toString('base64url'), ctx, fresh };
+      if (note) job.note = note;
+      try {
+        await core.jobs.submit(job);
+        return;
+      } catch (err) {
+        log.warn({ err, card: cardId }, 'command job not queued; running it in this process');
+      }
+    }
+    await core.tasks.run(name, () => run(surface, cardId, ctx, fresh, note));
+  }
+
+  function runJob(surface: Surface, job: JobRequest, signal: AbortSignal): Promise<void> {
+    return run(surface, job.cardId, job.ctx, job.fresh, job.note, signal, job.runId);
   }
 
   async function command(surface: Surface, ctx: RequestContext, text: string, origin?: Origin): Promise<{ card: CardRecord; done: Promise<void> }> {
@@ -216,8 +285,13 @@ export function createConversation(core: CoreDeps): Conversation {
     let card = newCard(ctx, { kind: 'querying', since: clock.now() }, origin, normalised);
     card.label = meetingLabel(parsed.command.meeting);
     await saveCard(store, card);
+    if (!card.handle && core.jobs?.takes(surface)) {
+      // Durable: queued before the platform is acked, and the job sends the first card (the reply
+      // uuid makes it land once), so a replica dying right after the ack loses nothing.
+      return { card, done: start('quality command', surface, card.id, ctx, false) };
+    }
     card = await show(surface, card, false);
-    const done = core.tasks.run('quality command', () => run(surface, card.id, ctx, false));
+    const done = start('quality command', surface, card.id, ctx, false);
     return { card, done };
   }
 
@@ -229,15 +303,22 @@ export function createConversation(core: CoreDeps): Conversation {
       return n;
     });
     if (!next) return { view: expiredView(card) };
-    const start = () => core.tasks.run('quality rerun', () => run(surface, card.id, ctx, true, note));
+    const begin = () => start('quality rerun', surface, card.id, ctx, true, note);
     if (surface.clickWaitMs <= 0) {
       const v = await view(surface, next);
-      return { view: v, toast: { type: 'info', text: note ? noteText(lang, note) : v.kind === 'querying' ? v.title : '' }, after: () => void start() };
+      return { view: v, toast: { type: 'info', text: note ? noteText(lang, note) : v.kind === 'querying' ? v.title : '' }, after: () => void begin() };
     }
     // Wait a little: a quick answer replaces the card now; a slow one leaves "querying…", whose
     // button shows the result once it is in.
     const ac = new AbortController();
-    await Promise.race([start(), clock.sleep(surface.clickWaitMs, ac.signal).catch(() => undefined)]);
+    const settled = async () => {
+      await begin();
+      // A queued re-run may finish on any replica: watch the card record, not the job.
+      while (core.jobs?.takes(surface) && !ac.signal.aborted && (await loadCard(store, card.id))?.state.kind === 'querying') {
+        await clock.sleep(QUEUED_POLL_MS, ac.signal).catch(() => undefined);
+      }
+    };
+    await Promise.race([settled(), clock.sleep(surface.clickWaitMs, ac.signal).catch(() => undefined)]);
     ac.abort();
     return { view: await view(surface, (await loadCard(store, card.id)) ?? next) };
   }
@@ -285,7 +366,7 @@ export function createConversation(core: CoreDeps): Conversation {
     const card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'querying', since: clock.now() } }));
     if (!card) return;
     await show(surface, card, false);
-    await run(surface, cardId, ctx, true, note);
+    await start('quality resume', surface, cardId, ctx, true, note);
   }
 
   return {
@@ -293,6 +374,7 @@ export function createConversation(core: CoreDeps): Conversation {
     click,
     view,
     resume,
+    runJob,
     unavailable: () => describeError(lang, new MeetcheckError('store_unavailable')),
   };
 }

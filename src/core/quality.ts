@@ -9,7 +9,7 @@ import { MeetcheckError, asMeetcheckError } from './errors.js';
 import type { Lang } from './i18n.js';
 import type { Attendee, ChannelName, MeetingReport, VendorName } from './model.js';
 import { loadReport, newReportId, overallHealth, saveReport, type ChatRef, type StoredReport } from './report.js';
-import type { Tasks } from './tasks.js';
+import { handedBack, type DurableJobs, type Tasks } from './tasks.js';
 import { resolveVendor, type FetchOptions, type Progress, type QualityCommandText, type VendorClient, type VendorQuery, type VendorRegistry } from './vendor.js';
 
 /** Everything the /quality use case needs, built once in main.ts (or a test). */
@@ -21,6 +21,8 @@ export interface CoreDeps {
   metrics: Metrics;
   tasks: Tasks;
   settings: CoreSettings;
+  /** Durable jobs for command work (src/jobs/); unset = run in this process only. */
+  jobs?: DurableJobs;
 }
 
 export interface CoreSettings {
@@ -57,6 +59,44 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Skip the short-lived shared result (the refresh button). */
   fresh?: boolean;
+  /**
+   * Called once the report is first stored (before its attendees load): a durable job records its
+   * id as its checkpoint, so a replica taking the job over continues it (resumeReport).
+   */
+  onStored?: (stored: StoredReport) => Promise<void>;
+  /**
+   * Who holds the meeting's in-flight lock (a job's run id): the same owner finds its own lock
+   * taken after a takeover and may go on, instead of waiting out the dead replica's lock.
+   */
+  owner?: string;
+  /**
+   * A durable job: losing the store stops the run with the error (the job is tried again from its
+   * checkpoint once the store is back) instead of ending the card with a partial report.
+   */
+  durable?: boolean;
+}
+
+/** The store went away under a run (Redis lost): a durable job retries rather than answering. */
+export function isStoreLoss(err: unknown): boolean {
+  return err instanceof StoreUnavailableError || (err instanceof MeetcheckError && err.code === 'store_unavailable');
+}
+
+/**
+ * Background loading as a tracked task whose promise rejects when the load stopped for a reason the
+ * run must act on (handed back, store lost in a durable job); Tasks itself only logs failures.
+ */
+function backgroundLoad(deps: CoreDeps, load: () => Promise<void>): Promise<void> {
+  let failed: { err: unknown } | undefined;
+  return deps.tasks.run('load attendees', async () => {
+    try {
+      await load();
+    } catch (err) {
+      failed = { err };
+      throw err;
+    }
+  }).then(() => {
+    if (failed) throw failed.err;
+  });
 }
 
 export interface RunResult {
@@ -124,9 +164,7 @@ export async function rerunReport(deps: CoreDeps, ctx: RequestContext, command: 
 }
 
 async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCommandText, ctx: RequestContext, opts: RunOptions): Promise<RunResult> {
-  const meetingKey = createHash('sha256').update(JSON.stringify([text.vendor, text.meeting.code ?? text.meeting.id, text.at ?? null, deps.settings.lang, ...(text.hint ? [text.hint] : [])])).digest('base64url');
-  const lockKey = `inflight:${meetingKey}`;
-  const sharedKey = `recent:${meetingKey}`;
+  const { lockKey, sharedKey } = meetingKeys(deps, text);
   const giveUpAt = deps.clock.now() + INFLIGHT_TTL_MS;
   const recentReport = async () => {
     const recentId = opts.fresh ? undefined : await deps.store.get(sharedKey);
@@ -135,7 +173,8 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
   for (;;) {
     const recent = await recentReport();
     if (recent) return { stored: await storeFor(deps, ctx, text, recent.report), background: Promise.resolve() };
-    if (await deps.store.setIfAbsent(lockKey, ctx.chatId, INFLIGHT_TTL_MS)) {
+    const owner = opts.owner ?? ctx.chatId;
+    if (await deps.store.setIfAbsent(lockKey, owner, INFLIGHT_TTL_MS) || (opts.owner !== undefined && (await deps.store.get(lockKey)) === opts.owner)) {
       // The holder may have finished between our look at the shared result and our taking the
       // lock (likelier across replicas, where each store call is a round trip): look once more.
       const finished = await recentReport();
@@ -159,6 +198,7 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
     if (!ctx.trusted) query.asker = { channel: ctx.channel, chatId: ctx.chatId, userId: ctx.userId };
     const report = await vendor.fetchReport(query, fetchOpts);
     const stored = await storeFor(deps, ctx, text, report);
+    await opts.onStored?.(stored);
     const pending = vendor.loadAttendees ? report.attendees.filter((a) => !a.loaded) : [];
     if (pending.length === 0) {
       await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
@@ -171,8 +211,8 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
     // The lock covers the first answer only: a lazy load can run for minutes at the vendor's pace,
     // and a second command for the meeting must not wait that long for its first card.
     await deps.store.delete(lockKey);
-    background = deps.tasks.run('load attendees', async () => {
-      await loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate);
+    background = backgroundLoad(deps, async () => {
+      await loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate, opts.durable);
       if (stored.report.complete) await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
     });
     return { stored, background };
@@ -180,6 +220,12 @@ async function fetchShared(deps: CoreDeps, vendor: VendorClient, text: QualityCo
     await deps.store.delete(lockKey).catch(() => undefined);
     throw err;
   }
+}
+
+/** The meeting's in-flight lock and shared-result keys: one vendor query per meeting across replicas. */
+function meetingKeys(deps: CoreDeps, text: QualityCommandText): { lockKey: string; sharedKey: string } {
+  const meetingKey = createHash('sha256').update(JSON.stringify([text.vendor, text.meeting.code ?? text.meeting.id, text.at ?? null, deps.settings.lang, ...(text.hint ? [text.hint] : [])])).digest('base64url');
+  return { lockKey: `inflight:${meetingKey}`, sharedKey: `recent:${meetingKey}` };
 }
 
 async function storeFor(deps: CoreDeps, ctx: RequestContext, text: QualityCommandText, report: MeetingReport): Promise<StoredReport> {
@@ -199,12 +245,15 @@ async function loadBatch(deps: CoreDeps, vendor: VendorClient, stored: StoredRep
 
 async function loadRest(
   deps: CoreDeps, vendor: VendorClient, stored: StoredReport, pending: Attendee[], batchSize: number,
-  opts: FetchOptions, onUpdate: RunOptions['onUpdate'],
+  opts: FetchOptions, onUpdate: RunOptions['onUpdate'], durable = false,
 ): Promise<void> {
   while (pending.length > 0) {
     try {
       await loadBatch(deps, vendor, stored, pending.splice(0, batchSize), opts);
     } catch (err) {
+      // Handed back: the last saved batch is the checkpoint; the next owner loads the rest.
+      // Store lost in a durable job: the job is tried again and continues from the same checkpoint.
+      if (handedBack(opts.signal) || (durable && isStoreLoss(err))) throw err;
       const e = asMeetcheckError(err);
       deps.log.warn({ vendor: vendor.name, code: e.code, detail: e.detail }, 'background loading stopped');
       stored.report.complete = false;
@@ -217,4 +266,45 @@ async function loadRest(
     if (pending.length > 0) await onUpdate?.(stored, false);
   }
   await onUpdate?.(stored, true);
+}
+
+/**
+ * Continues a report a job stored before its replica died or handed it back: loads only the
+ * attendees not yet loaded (the saved batches are kept), first a page's worth, the rest behind it,
+ * as fetchShared does. Undefined when the report is gone (expired) or its vendor is not configured.
+ */
+export async function resumeReport(deps: CoreDeps, reportId: string, opts: RunOptions): Promise<RunResult | undefined> {
+  const stored = await loadReport(deps.store, reportId);
+  if (!stored) return undefined;
+  const vendor = deps.vendors.get(stored.command.vendor);
+  if (!vendor) return undefined;
+  const pending = vendor.loadAttendees ? stored.report.attendees.filter((a) => !a.loaded) : [];
+  deps.log.info({ vendor: vendor.name, report: reportId, pending: pending.length }, 'resuming a report from its checkpoint');
+  // What fetchShared would have done next: release the meeting's in-flight lock if the dead owner
+  // (this job, by its run id) still holds it, so other commands for the meeting stop waiting on
+  // it, and share the result once complete.
+  const { lockKey, sharedKey } = meetingKeys(deps, stored.command);
+  const release = async () => {
+    if (opts.owner !== undefined && (await deps.store.get(lockKey)) === opts.owner) await deps.store.delete(lockKey);
+  };
+  const share = async () => {
+    if (stored.report.complete) await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
+  };
+  if (pending.length === 0) {
+    await release();
+    await share();
+    return { stored, background: Promise.resolve() };
+  }
+  const fetchOpts: FetchOptions = {};
+  if (opts.signal) fetchOpts.signal = opts.signal;
+  if (opts.deadline !== undefined) fetchOpts.deadline = opts.deadline;
+  if (opts.onProgress) fetchOpts.onProgress = opts.onProgress;
+  await loadBatch(deps, vendor, stored, pending.splice(0, opts.pageSize), fetchOpts);
+  await saveReport(deps.store, stored);
+  await release();
+  const background = backgroundLoad(deps, async () => {
+    await loadRest(deps, vendor, stored, pending, Math.max(MIN_BATCH, opts.pageSize), fetchOpts, opts.onUpdate, opts.durable);
+    if (stored.report.complete) await deps.store.set(sharedKey, stored.id, SHARED_RESULT_TTL_MS);
+  });
+  return { stored, background };
 }

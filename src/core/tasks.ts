@@ -52,3 +52,34 @@ export function createTasks(onError: (name: string, err: unknown) => void): Task
     },
   };
 }
+
+/**
+ * The abort reason of a job handed back to the queue (a SIGTERM): the work stops where it is,
+ * keeps its last checkpoint, and leaves the card as it is for the replica that takes the job over.
+ */
+export class HandBack extends Error {
+  override readonly name = 'HandBack';
+  constructor() {
+    super('handed back to the queue');
+  }
+}
+
+export const handedBack = (signal?: AbortSignal): boolean => signal?.aborted === true && signal.reason instanceof HandBack;
+
+/** A command's work as a durable job: small, so any replica can run it from the store. */
+export interface JobRequest {
+  cardId: string;
+  /** Unique per start of work on the card (a command, a refresh): the job id and checkpoint key. */
+  runId: string;
+  ctx: { channel: import('./model.js').ChannelName; chatId: string; userId: string; trusted?: boolean };
+  fresh: boolean;
+  note?: import('./model.js').ReportNote;
+}
+
+/** The port core starts durable work through (src/jobs/): a queue every replica works from. */
+export interface DurableJobs {
+  /** True when this surface can be rebuilt by any replica from the card alone (its platform's registered one). */
+  takes(surface: import('./surface.js').Surface): boolean;
+  /** Queues the work; resolves once it is stored (not when it is done). */
+  submit(job: JobRequest): Promise<void>;
+}

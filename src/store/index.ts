@@ -8,7 +8,7 @@ import type { Store } from './types.js';
 export async function createStore(config: Config, deps: { clock: Clock; log: Logger }): Promise<Store> {
   if (config.redisUrl) {
     const { createRedisStore } = await import('./redis.js');
-    return createRedisStore({ url: config.redisUrl, log: deps.log, clock: deps.clock });
+    return createRedisStore({ url: config.redisUrl, prefix: config.jobs.redisPrefix, log: deps.log, clock: deps.clock });
   }
   return createMemoryStore({ clock: deps.clock });
 }

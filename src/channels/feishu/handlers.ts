@@ -1,6 +1,6 @@
 import type { FeishuConfig } from '../../config.js';
 import { createConversation, type Conversation } from '../../core/conversation.js';
-import { firstDelivery, isStale } from '../../core/inbound.js';
+import { DEDUPE_TTL_MS, firstDelivery, isStale } from '../../core/inbound.js';
 import { t } from '../../core/i18n.js';
 import type { CoreDeps, RequestContext } from '../../core/quality.js';
 import type { Surface } from '../../core/surface.js';
@@ -27,6 +27,8 @@ export interface ClickAnswer {
 }
 
 export interface Handlers {
+  /** Registered for durable jobs (channels/index.ts): any replica shows a Feishu card through it. */
+  readonly surface: Surface;
   onMessage(env: Envelope): Promise<void>;
   onClick(env: Envelope): Promise<ClickAnswer>;
   /** After a person authorised (OAuth callback): run the card's command again, on that card. */
@@ -64,6 +66,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   }
 
   return {
+    surface,
     resume(pending) {
       const ctx: RequestContext = { channel: 'feishu', chatId: pending.chatId, userId: pending.userId };
       void core.tasks.run('feishu authorised', () => conversation.resume(surface, pending.cardId, ctx));
@@ -90,8 +93,23 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         });
         return;
       }
-      if (!first) {
+      const durable = core.jobs?.takes(surface) === true;
+      const queuedKey = `queued:feishu:${msg.messageId}`;
+      // Durable jobs: a re-send whose first delivery never got queued (its replica died between
+      // the dedupe and the queue) is taken on, by one replica; the reply uuid keeps it one card.
+      if (!first && !(durable && !(await store.get(queuedKey)) && (await store.setIfAbsent(`reclaim:feishu:${msg.messageId}`, '1', DEDUPE_TTL_MS)))) {
         log.debug({ messageId: msg.messageId }, 'dropped a duplicate Feishu message');
+        return;
+      }
+      if (!first) log.info({ messageId: msg.messageId }, 'a re-sent command its first replica never queued: taken on here');
+      if (durable) {
+        // Durable jobs: the command is queued before Feishu gets its 200, so a replica dying after
+        // the ack leaves it to another.
+        if (!(await addressedToBot(msg))) return;
+        const ctx: RequestContext = { channel: 'feishu', chatId: msg.chatId, userId: msg.userId };
+        const { done } = await conversation.command(surface, ctx, msg.text, { id: msg.messageId });
+        await store.set(queuedKey, '1', DEDUPE_TTL_MS);
+        void core.tasks.run('feishu command', () => done);
         return;
       }
       void core.tasks.run('feishu command', () => answer(msg));

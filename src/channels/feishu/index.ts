@@ -84,6 +84,7 @@ export function createFeishuChannel(deps: FeishuChannelDeps): Channel {
   let ws: lark.WSClient | undefined;
   return {
     name: 'feishu',
+    surface: handlers.surface,
     mount(router) {
       if (config.mode === 'webhook') {
         router.post('/feishu/events', route);

@@ -33,6 +33,8 @@ export interface StreamTarget {
 export interface Bot {
   /** The plaintext reply (JSON object) to send back, or undefined for an empty reply. */
   handle(msg: Inbound): Promise<Record<string, unknown> | undefined>;
+  /** Registered for durable jobs (channels/index.ts): any replica shows a WeCom card through it. */
+  readonly surface: Surface;
 }
 
 /** Stream refreshes come for up to 6 min (developer.work.weixin.qq.com/document/path/101031); keep state a bit longer. */
@@ -193,6 +195,7 @@ export function createBot(deps: BotDeps): Bot {
   }
 
   return {
+    surface,
     async handle(msg) {
       try {
         switch (msg.kind) {

@@ -36,6 +36,7 @@ export function createWecomChannel(deps: WecomChannelDeps): Channel {
       name: 'wecom',
       // With a Token/key set, verification still answers, so switching the console back to URL mode never breaks.
       ...(crypto ? { mount: (router) => mountWebhook(router, { crypto, bot: client.bot, clock: core.clock, log: core.log }) } : {}),
+      surface: client.bot.surface,
       start: () => client.start(),
       stop: () => client.stop(),
     } satisfies Channel;
@@ -44,6 +45,7 @@ export function createWecomChannel(deps: WecomChannelDeps): Channel {
   const bot = createBot({ core, pageSize: deps.pageSize });
   return {
     name: 'wecom',
+    surface: bot.surface,
     mount: (router) => mountWebhook(router, { crypto, bot, clock: core.clock, log: core.log }),
   };
 }
