@@ -11,8 +11,11 @@ import type { MessageKey } from './i18n.js';
  */
 export type VendorName = string;
 
-export const CHANNELS = ['feishu', 'wecom', 'console', 'cli', 'webhook'] as const;
-export type ChannelName = (typeof CHANNELS)[number];
+/**
+ * A chat platform's name, as its registration gives it (src/channels/index.ts PLATFORMS, or an
+ * in-process surface: console, cli, the meeting-end webhook): core names no platform.
+ */
+export type ChannelName = string;
 
 /**
  * Ratings as WeCom and Tencent define them (developer.work.weixin.qq.com/document/path/98821, cloud.tencent.com/document/product/1095/80575):
