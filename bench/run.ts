@@ -5,6 +5,7 @@ import { benchIdle } from './idle.js';
 import { benchLargeMeetings } from './large.js';
 import { benchMemory } from './memory.js';
 import { benchPageFlip } from './pageflip.js';
+import { benchTakeover } from './takeover.js';
 
 /**
  * `npm run bench [-- name …]`: every bench (or the named ones), each printing its ratio against a
@@ -18,6 +19,7 @@ const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   pageflip: () => benchPageFlip(),
   memory: () => benchMemory(),
   idle: () => benchIdle(),
+  takeover: () => benchTakeover(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
