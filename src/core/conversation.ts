@@ -176,6 +176,11 @@ export function createConversation(core: CoreDeps): Conversation {
         if (!finished) await step();
       }).catch((err: unknown) => log.warn({ err, card: cardId }, 'card update not shown'));
     };
+    /** The card as the store has it now (the person may have paged meanwhile). */
+    const showLatest = async () => {
+      const card = await loadCard(store, cardId);
+      if (card) await show(surface, card, false);
+    };
     const opts: RunOptions = {
       pageSize: surface.pageSize,
       signal,
@@ -184,10 +189,7 @@ export function createConversation(core: CoreDeps): Conversation {
         if (c) await show(surface, c, false);
       }),
       onUpdate: (_stored, done) => {
-        if (surface.updates === 'push' && !done) later(async () => {
-          const c = await loadCard(store, cardId);
-          if (c) await show(surface, c, false);
-        });
+        if (surface.updates === 'push' && !done) later(showLatest);
       },
     };
     if (runId !== undefined) {
@@ -206,10 +208,7 @@ export function createConversation(core: CoreDeps): Conversation {
       }
       card = await updateCard(store, cardId, (c) => ({ ...c, state: { kind: 'report' }, reportId: stored.id, page: 0 })) ?? card;
       if (surface.updates === 'push') {
-        later(async () => {
-          const c = await loadCard(store, cardId);
-          if (c) await show(surface, c, false);
-        });
+        later(showLatest);
         await background;
       } else if (opts.deadline !== undefined) {
         // One finished card: wait for the background load, up to the deadline, then show what is in.
@@ -265,22 +264,21 @@ export function createConversation(core: CoreDeps): Conversation {
   }
 
   async function command(surface: Surface, ctx: RequestContext, text: string, origin?: Origin): Promise<{ card: CardRecord; done: Promise<void> }> {
+    /** A command answered at once (help, a parse error, no such vendor): one final card, no run. */
+    const answered = async (state: CardRecord['state']) => {
+      const card = newCard(ctx, state, origin);
+      await saveCard(store, card);
+      return { card: await show(surface, card, true), done: Promise.resolve() };
+    };
     const parsed = core.vendors.aliases ? parseCommand(text, core.vendors.aliases) : parseCommand(text);
     if (!parsed.ok || parsed.command.kind === 'help') {
-      const state: CardRecord['state'] = parsed.ok ? { kind: 'help' } : { kind: 'parse_error', error: parsed.error };
-      let card = newCard(ctx, state, origin);
-      await saveCard(store, card);
-      card = await show(surface, card, true);
-      return { card, done: Promise.resolve() };
+      return answered(parsed.ok ? { kind: 'help' } : { kind: 'parse_error', error: parsed.error });
     }
     let normalised: QualityCommandText;
     try {
       normalised = commandText(core, parsed.command, ctx).text;
     } catch (err) {
-      let card = newCard(ctx, { kind: 'error', error: errorInfo(asMeetcheckError(err)) }, origin);
-      await saveCard(store, card);
-      card = await show(surface, card, true);
-      return { card, done: Promise.resolve() };
+      return answered({ kind: 'error', error: errorInfo(asMeetcheckError(err)) });
     }
     let card = newCard(ctx, { kind: 'querying', since: clock.now() }, origin, normalised);
     card.label = meetingLabel(parsed.command.meeting);
